@@ -1,0 +1,127 @@
+"""Settings read from the environment (and ``.env``), with the defaults DESIGN.md promises.
+
+Every variable here is listed, with a Chinese comment, in ``.env.example``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import date, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from dotenv import load_dotenv
+
+from bot.messages import ChatRef
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/bot.db"
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULT_TOWNSHIPS_CSV = PACKAGE_DIR / "data" / "huaxi_townships.csv"
+
+
+class ConfigError(ValueError):
+    """A setting has a value we cannot use; the message says which and why (in Chinese)."""
+
+
+def _time(name: str, value: str) -> time:
+    try:
+        hour, minute = value.strip().split(":")
+        return time(int(hour), int(minute))
+    except ValueError as exc:
+        raise ConfigError(f"{name} 应写成 时:分，例如 08:00，现在是 {value!r}") from exc
+
+
+def _groups(name: str, value: str) -> tuple[ChatRef, ...]:
+    groups: list[ChatRef] = []
+    for part in value.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if ":" not in part:
+            raise ConfigError(f"{name} 中的 {part!r} 应写成 平台:群号，例如 qq:123456")
+        groups.append(ChatRef.group(part))
+    return tuple(groups)
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() not in ("off", "0", "false", "no", "否", "关")
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    tz_name: str = "Asia/Shanghai"
+    district_name: str = "花溪区"
+    townships_csv: Path = DEFAULT_TOWNSHIPS_CSV
+    onebot_ws_url: str = ""
+    onebot_access_token: str = ""
+    onebot_reverse_ws: str = ""
+    wechaty_endpoint: str = ""
+    wechaty_token: str = ""
+    wechat_accept_friends: bool = True
+    taskforce_groups: tuple[ChatRef, ...] = ()
+    job_groups: tuple[ChatRef, ...] = ()
+    checkin_time: time = time(8, 0)
+    checkin_remind_time: time = time(14, 0)
+    report_time: time = time(17, 30)
+    target_date: date | None = None
+    send_rate_per_min: int = 20
+    simulator: bool = True
+    simulator_host: str = "127.0.0.1"
+    simulator_port: int = 8080
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.tz_name)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, dotenv: bool = True) -> Settings:
+        """Read settings from ``env`` (default: ``os.environ`` after loading ``.env``)."""
+        if env is None:
+            if dotenv:
+                load_dotenv(Path.cwd() / ".env", override=False)
+            env = dict(os.environ)
+
+        def get(name: str, default: str = "") -> str:
+            return env.get(name, default).strip()
+
+        tz_name = get("TZ_NAME", "Asia/Shanghai")
+        try:
+            ZoneInfo(tz_name)
+        except Exception as exc:  # ZoneInfoNotFoundError or ValueError
+            raise ConfigError(f"TZ_NAME={tz_name!r} 不是有效的时区，例如 Asia/Shanghai") from exc
+        target = get("TARGET_DATE")
+        try:
+            target_date = date.fromisoformat(target) if target else None
+        except ValueError as exc:
+            raise ConfigError(f"TARGET_DATE 应写成 2024-03-31 这样的日期，现在是 {target!r}") from exc
+        try:
+            rate = int(get("SEND_RATE_PER_MIN", "20"))
+            port = int(get("SIMULATOR_PORT", "8080"))
+        except ValueError as exc:
+            raise ConfigError("SEND_RATE_PER_MIN 和 SIMULATOR_PORT 应是整数") from exc
+        csv = get("TOWNSHIPS_CSV")
+        return cls(
+            database_url=get("DATABASE_URL", DEFAULT_DATABASE_URL),
+            tz_name=tz_name,
+            district_name=get("DISTRICT_NAME", "花溪区"),
+            townships_csv=Path(csv) if csv else DEFAULT_TOWNSHIPS_CSV,
+            onebot_ws_url=get("ONEBOT_WS_URL"),
+            onebot_access_token=get("ONEBOT_ACCESS_TOKEN"),
+            onebot_reverse_ws=get("ONEBOT_REVERSE_WS"),
+            wechaty_endpoint=get("WECHATY_PUPPET_SERVICE_ENDPOINT"),
+            wechaty_token=get("WECHATY_PUPPET_SERVICE_TOKEN"),
+            wechat_accept_friends=_flag(get("WECHAT_ACCEPT_FRIENDS", "on")),
+            taskforce_groups=_groups("TASKFORCE_GROUPS", get("TASKFORCE_GROUPS")),
+            job_groups=_groups("JOB_GROUPS", get("JOB_GROUPS")),
+            checkin_time=_time("CHECKIN_TIME", get("CHECKIN_TIME", "08:00")),
+            checkin_remind_time=_time("CHECKIN_REMIND_TIME", get("CHECKIN_REMIND_TIME", "14:00")),
+            report_time=_time("REPORT_TIME", get("REPORT_TIME", "17:30")),
+            target_date=target_date,
+            send_rate_per_min=rate,
+            simulator=_flag(get("SIMULATOR", "on")),
+            simulator_host=get("SIMULATOR_HOST", "127.0.0.1"),
+            simulator_port=port,
+        )

@@ -1,0 +1,133 @@
+"""``python -m bot replay FILE.jsonl``: a scripted conversation through the whole pipeline.
+
+Each input line is one message (``{"user", "chat", "text", "name"?, "at"?, "id"?}``), a clock
+step (``{"clock": "2024-02-03T17:30"}``, which runs every job that falls due on the way) or a
+sync marker (``{"sync": 7}``, echoed once everything before it is printed).  Everything the bot
+sends, to anyone in any chat, is printed as one JSON line, and flushed before the next input
+line is read.  See DESIGN.md for the contract.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, TextIO
+
+from bot.app import App
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.messages import ChatRef, Inbound, Outbound
+from bot.transports.collect import CollectingTransport
+
+
+class ReplayError(ValueError):
+    """A line of the script cannot be used; the message says which and why."""
+
+
+def parse_time(value: str, settings: Settings) -> datetime:
+    when = datetime.fromisoformat(value)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=settings.tz)
+    return when
+
+
+def parse_chat(value: str, user: str) -> ChatRef:
+    if value in ("", "private"):
+        return ChatRef("sim", "private", user)
+    if value.startswith("group:") and len(value) > len("group:"):
+        return ChatRef("sim", "group", value.removeprefix("group:"))
+    raise ReplayError(f'"chat" must be "private" or "group:<id>", not {value!r}')
+
+
+def render(out: Outbound) -> dict[str, Any]:
+    """One output line of the replay contract."""
+    line: dict[str, Any] = {}
+    if out.chat.kind == "private":
+        line["chat"] = "private"
+        line["to"] = out.chat.chat_id
+    else:
+        line["chat"] = f"group:{out.chat.chat_id}"
+        if out.mentions:
+            line["at"] = list(out.mentions)
+        if out.mention_all:
+            line["at_all"] = True
+    if out.chat.platform != "sim":
+        line["platform"] = out.chat.platform
+    line["text"] = out.text
+    if out.file:
+        line["file"] = out.file
+    return line
+
+
+class Replay:
+    """Feeds lines to an :class:`App` running on a manual clock with a collecting transport."""
+
+    def __init__(self, settings: Settings, start: datetime | None = None) -> None:
+        self.clock = ManualClock(start)
+        self.transport = CollectingTransport("sim")
+        self.app = App(settings, clock=self.clock, transports=[self.transport])
+        self.settings = settings
+
+    async def __aenter__(self) -> Replay:
+        await self.app.start(live=False)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.app.stop()
+
+    async def feed(self, line: dict[str, Any]) -> list[dict[str, Any]]:
+        """Handle one input line; return the output lines it caused."""
+        if "sync" in line:
+            await self.app.outbound.drain()
+            return [*self._outputs(), {"sync": line["sync"]}]
+        if "clock" in line:
+            await self.app.jobs.advance(parse_time(str(line["clock"]), self.settings))
+            await self.app.outbound.drain()
+            return self._outputs()
+        user = str(line.get("user") or "").strip()
+        if not user:
+            raise ReplayError('a message line needs "user"')
+        if "at" in line:
+            self.clock.set(parse_time(str(line["at"]), self.settings))
+        chat = parse_chat(str(line.get("chat", "private")), user)
+        msg = Inbound(
+            chat=chat,
+            sender_id=user,
+            sender_name=str(line.get("name") or user),
+            text=str(line.get("text") or ""),
+            message_id=str(line.get("id") or uuid.uuid4().hex),
+            time=self.clock.now(),
+            mentioned=chat.kind == "private" or bool(line.get("mention", True)),
+            has_media=bool(line.get("media", False)),
+            account="sim",
+        )
+        await self.app.handle(msg)
+        await self.app.outbound.drain()
+        return self._outputs()
+
+    def _outputs(self) -> list[dict[str, Any]]:
+        return [render(out) for out in self.transport.take()]
+
+
+async def run_replay(settings: Settings, lines: Iterable[str], out: TextIO) -> int:
+    """Play ``lines``; print outputs to ``out``.  Returns the number of bad input lines."""
+    bad = 0
+    async with Replay(settings) as replay:
+        for number, raw in enumerate(lines, 1):
+            raw = raw.strip()
+            if not raw or raw.startswith("#"):
+                continue
+            try:
+                line = json.loads(raw)
+                if not isinstance(line, dict):
+                    raise ReplayError("each line must be a JSON object")
+                outputs = await replay.feed(line)
+            except (json.JSONDecodeError, ReplayError, ValueError) as exc:
+                bad += 1
+                outputs = [{"error": f"line {number}: {exc}"}]
+            for item in outputs:
+                out.write(json.dumps(item, ensure_ascii=False) + "\n")
+            out.flush()
+    return bad

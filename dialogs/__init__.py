@@ -1,0 +1,1 @@
+"""Guided conversations declared as data, and the Chinese-text understanding they need."""

@@ -1,0 +1,1 @@
+"""Routing of inbound messages, slash commands and permissions."""

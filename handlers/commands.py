@@ -1,0 +1,96 @@
+"""Slash commands: each declared once with its names, who may use it and where.
+
+``/帮助`` lists only what the asker may use.  Every command is checked against the asker's role
+before it runs; a worker who types a staff command is told, politely, that it is for staff.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from handlers.context import Context
+from handlers.permissions import ROLES, cadre_of
+from models.tables import Cadre
+
+log = logging.getLogger(__name__)
+Handler = Callable[[Context, str, Cadre | None], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    aliases: tuple[str, ...]
+    summary: str
+    usage: str
+    roles: frozenset[str] | None  # None: anyone
+    private_only: bool
+    handler: Handler
+
+
+COMMANDS: dict[str, Command] = {}
+_ORDER: list[Command] = []
+
+
+def command(
+    name: str,
+    *aliases: str,
+    summary: str,
+    usage: str = "",
+    roles: frozenset[str] | None = None,
+    private_only: bool = False,
+) -> Callable[[Handler], Handler]:
+    def register(func: Handler) -> Handler:
+        cmd = Command(name, aliases, summary, usage or f"/{name}", roles, private_only, func)
+        for key in (name, *aliases):
+            COMMANDS[key.lower()] = cmd
+        _ORDER.append(cmd)
+        return func
+
+    return register
+
+
+_SPLIT = re.compile(r"^[/／]\s*(\S+)\s*(.*)$", re.S)
+
+
+def parse_command(text: str) -> tuple[str, str] | None:
+    match = _SPLIT.match(text.strip())
+    if not match:
+        return None
+    return match.group(1).lower(), match.group(2).strip()
+
+
+async def dispatch(ctx: Context, text: str) -> None:
+    parsed = parse_command(text)
+    if parsed is None:
+        ctx.reply("命令要以“/”开头，例如 /帮助")
+        return
+    name, args = parsed
+    cmd = COMMANDS.get(name)
+    if cmd is None:
+        ctx.reply(f"没有“/{name}”这个命令。回复 /帮助 看看能用哪些。")
+        return
+    cadre = await cadre_of(ctx)
+    if cmd.roles is not None and (cadre is None or cadre.role not in cmd.roles):
+        if cadre is None:
+            ctx.reply(f"“/{cmd.name}”是工作人员用的命令。您如需登记，请私聊我回复“登记”。")
+        else:
+            ctx.reply(f"“/{cmd.name}”不在您（{ROLES[cadre.role]}）的权限内。")
+        return
+    if cmd.private_only and ctx.inbound is not None and not ctx.inbound.is_private:
+        ctx.reply(f"“/{cmd.name}”涉及个人信息，请私聊我使用。")
+        return
+    await cmd.handler(ctx, args, cadre)
+
+
+def visible_to(cadre: Cadre | None) -> list[Command]:
+    return [
+        c for c in _ORDER if c.roles is None or (cadre is not None and cadre.role in c.roles)
+    ]
+
+
+# Command modules register themselves on import.
+def load_all() -> None:
+    import handlers.basic_commands  # noqa: F401

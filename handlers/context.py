@@ -1,0 +1,76 @@
+"""What a handler gets for one inbound message: the database session it must use, and the
+means to reply.  Replies become outbox rows in the same transaction as every other change the
+message causes, so either all of it happens or none of it does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.messages import ChatRef, Inbound
+from models.tables import OutboxMessage
+
+if TYPE_CHECKING:
+    from bot.app import Services
+
+
+@dataclass
+class Context:
+    services: Services
+    session: AsyncSession
+    inbound: Inbound | None = None
+    queued: int = field(default=0)
+
+    @property
+    def now(self) -> datetime:
+        """Now in the district's time zone."""
+        return self.services.clock.local(self.services.settings.tz)
+
+    @property
+    def today(self) -> date:
+        return self.now.date()
+
+    @property
+    def identity(self) -> str:
+        assert self.inbound is not None
+        return self.inbound.identity
+
+    def send(
+        self,
+        chat: ChatRef,
+        text: str,
+        *,
+        mentions: tuple[str, ...] = (),
+        mention_all: bool = False,
+        file: str | None = None,
+        account: str = "",
+    ) -> None:
+        """Queue a message; it is sent after this message's transaction commits."""
+        self.session.add(
+            OutboxMessage(
+                platform=chat.platform,
+                chat=chat.key,
+                account=account or (self.inbound.account if self.inbound else ""),
+                text=text,
+                mentions=list(mentions),
+                mention_all=mention_all,
+                file=file,
+                created_at=self.services.clock.utcnow(),
+            )
+        )
+        self.queued += 1
+
+    def reply(self, text: str, *, file: str | None = None, mention: bool | None = None) -> None:
+        """Answer in the chat the message came from; in a group, @ the sender by default."""
+        assert self.inbound is not None
+        chat = self.inbound.chat
+        in_group = chat.kind == "group"
+        mentions = (self.inbound.sender_id,) if (in_group if mention is None else mention) else ()
+        self.send(chat, text, mentions=mentions, file=file)
+
+    def tell(self, identity: str, text: str, *, file: str | None = None) -> None:
+        """A private message to ``platform:id``."""
+        self.send(ChatRef.private(identity), text, file=file)

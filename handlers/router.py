@@ -1,0 +1,178 @@
+"""Where each inbound message goes: dropped as a duplicate, a slash command, an answer in a
+dialog, or a keyword (登记, 继续, 我的信息…).
+
+Each message is handled in one database transaction that also records its platform id and
+queues its replies: a duplicate delivery finds the id and is dropped; a crash leaves nothing
+half done, and the platform's redelivery is then handled afresh.  Messages of one person are
+handled one after another, never two against the same dialog state at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import IntegrityError
+
+from dialogs.engine import DialogEngine
+from dialogs.parsing.textnorm import normalize
+from handlers import commands
+from handlers.context import Context
+from handlers.views import my_info
+from models.tables import InboundSeen
+from models.workers import worker_of
+
+if TYPE_CHECKING:
+    from bot.app import Services
+    from bot.messages import Inbound
+    from bot.transports.base import PlatformEvent
+
+log = logging.getLogger(__name__)
+
+REGISTER_WORDS = ("登记", "注册", "我要登记", "开始登记", "摸排登记", "报名登记", "修改登记", "修改信息")
+RESTART_WORDS = ("重新登记", "重新开始", "重填")
+INFO_WORDS = ("我的信息", "查看信息", "我的登记", "查看登记")
+HELP_WORDS = ("帮助", "菜单", "?", "？", "你好", "您好", "在吗", "hi", "hello")
+SORRY = "抱歉，系统刚才出了点问题，您的消息没有处理成功，请稍后再发一次。"
+
+
+class PersonLocks:
+    """One lock per person, dropped when nobody waits on it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._users: defaultdict[str, int] = defaultdict(int)
+
+    def hold(self, key: str) -> _Held:
+        return _Held(self, key)
+
+
+class _Held:
+    def __init__(self, locks: PersonLocks, key: str) -> None:
+        self.locks, self.key = locks, key
+
+    async def __aenter__(self) -> None:
+        locks = self.locks
+        locks._users[self.key] += 1
+        lock = locks._locks.setdefault(self.key, asyncio.Lock())
+        await lock.acquire()
+
+    async def __aexit__(self, *exc: object) -> None:
+        locks = self.locks
+        locks._locks[self.key].release()
+        locks._users[self.key] -= 1
+        if locks._users[self.key] == 0:
+            del locks._users[self.key]
+            del locks._locks[self.key]
+
+
+class Router:
+    def __init__(self, services: Services, engine: DialogEngine) -> None:
+        self.services = services
+        self.engine = engine
+        self.locks = PersonLocks()
+        commands.load_all()
+
+    async def handle(self, msg: Inbound) -> bool:
+        """Handle one message; False when it was a duplicate delivery."""
+        db = self.services.db
+        async with self.locks.hold(msg.identity):
+            try:
+                async with db.session() as session:
+                    key = (msg.chat.platform, msg.message_id)
+                    if await session.get(InboundSeen, key) is not None:
+                        return False
+                    session.add(InboundSeen(platform=key[0], message_id=key[1],
+                                            seen_at=self.services.clock.utcnow()))
+                    await session.flush()
+                    await self.route(Context(self.services, session, msg))
+            except IntegrityError:
+                log.info("duplicate delivery %s:%s dropped", msg.chat.platform, msg.message_id)
+                return False
+            except Exception:
+                log.exception("handling a message from %s failed", msg.chat.key)
+                async with db.session() as session:
+                    Context(self.services, session, msg).reply(SORRY)
+            finally:
+                self.services.notify_outbound()
+        return True
+
+    async def route(self, ctx: Context) -> None:
+        msg = ctx.inbound
+        assert msg is not None
+        text = normalize(msg.text or "")
+        if text.startswith(("/", "／")):
+            if msg.is_private or msg.mentioned:
+                await commands.dispatch(ctx, text)
+            return
+        if not msg.is_private:
+            if msg.mentioned:
+                await self.in_group(ctx)
+            return
+        state = await self.engine.load(ctx, msg.identity)
+        if state is not None and not state.paused:
+            await self.engine.handle(ctx, state, msg.text or "", msg.has_media)
+            return
+        bare = text.strip("。.!！~ ")
+        if bare in RESTART_WORDS:
+            await self.start_registration(ctx, restart=True)
+        elif bare in REGISTER_WORDS:
+            if state is not None:
+                await self.engine.resume(ctx, state)
+            else:
+                await self.start_registration(ctx)
+        elif bare in ("继续", "接着填", "继续登记"):
+            if state is not None:
+                await self.engine.resume(ctx, state)
+            else:
+                ctx.reply("现在没有没填完的登记。要登记请回复“登记”。")
+        elif bare in INFO_WORDS:
+            await my_info(ctx)
+        else:
+            worker = await worker_of(ctx, msg.identity)
+            if worker is None and state is None:
+                await self.start_registration(ctx)
+            elif state is not None:
+                ctx.reply("您的登记还没填完，已填的内容都保留着。回复“继续”接着填，"
+                          "回复“重新登记”从头填。")
+            else:
+                from handlers.basic_commands import WORKER_HELP
+
+                ctx.reply(f"{worker.name}，您好！{WORKER_HELP}")
+
+    async def on_event(self, event: PlatformEvent) -> None:
+        """A new friend is greeted and invited to register; a newcomer to a group is welcomed
+        there (no personal data) and told how to register."""
+        try:
+            async with self.services.db.session() as session:
+                ctx = Context(self.services, session, None)
+                if event.kind == "friend_added":
+                    ctx.send(event.chat, "您好！我是返岗通，帮助在家的务工人员登记、找岗位、安排返岗。"
+                                         "回复“登记”开始登记。", account=event.account)
+                elif event.kind == "member_joined":
+                    ctx.send(event.chat, "欢迎新朋友！需要登记就业意愿、找岗位的，请加我好友后私聊"
+                                         "发“登记”。", mentions=(event.user_id,),
+                             account=event.account)
+        except Exception:
+            log.exception("handling platform event %s failed", event.kind)
+        self.services.notify_outbound()
+
+    async def start_registration(self, ctx: Context, restart: bool = False) -> None:
+        worker = await worker_of(ctx, ctx.identity)
+        intro = ""
+        if worker is not None:
+            intro = "您已经登记过了，重新填写后会更新原来的登记。"
+        elif restart:
+            intro = "好的，我们从头开始。"
+        await self.engine.start(ctx, ctx.identity, "registration", intro=intro)
+
+    async def in_group(self, ctx: Context) -> None:
+        """Personal data never goes to a group: point the person to a private chat."""
+        state = await self.engine.load(ctx, ctx.identity)
+        if state is not None:
+            ctx.reply("您的登记还没填完，请私聊我，回复“继续”接着填。")
+            return
+        ctx.reply("您好！我是返岗通。登记、打卡等请私聊我（加我好友后发“登记”）。"
+                  "群里只发通知和统计。")

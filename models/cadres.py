@@ -1,0 +1,60 @@
+"""Enrolling staff: directly (admin CLI) or by a one-time invite code."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.tables import AuditLog, Cadre, Invite
+
+if TYPE_CHECKING:
+    from handlers.context import Context
+
+# No 0/O, 1/I/L: codes are read aloud and typed on phones.
+_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+async def add_cadre(
+    session: AsyncSession, identity: str, name: str, role: str,
+    township: str | None, village: str | None, now: datetime,
+) -> Cadre:
+    existing = (await session.execute(select(Cadre).where(Cadre.identity == identity))).scalar()
+    cadre = existing or Cadre(identity=identity, name=name, role=role, created_at=now)
+    cadre.name, cadre.role, cadre.township, cadre.village = name, role, township, village
+    cadre.active = True
+    session.add(cadre)
+    session.add(AuditLog(at=now, actor="cli", action="cadre.add", target=identity,
+                         detail=f"{role} {township or ''}{village or ''}"))
+    await session.flush()
+    return cadre
+
+
+async def create_invite(
+    session: AsyncSession, name: str, role: str, township: str | None, village: str | None,
+    now: datetime,
+) -> str:
+    code = "".join(secrets.choice(_ALPHABET) for _ in range(8))
+    session.add(Invite(code=code, name=name, role=role, township=township, village=village,
+                       created_at=now))
+    session.add(AuditLog(at=now, actor="cli", action="cadre.invite", detail=f"{role} {name}"))
+    await session.flush()
+    return code
+
+
+async def redeem_invite(ctx: Context, code: str) -> str:
+    from handlers.permissions import ROLES
+
+    invite = await ctx.session.get(Invite, code)
+    if invite is None or invite.used_at is not None:
+        return "这个邀请码不对或已经用过了，请向管理员要一个新的。"
+    now = ctx.services.clock.utcnow()
+    cadre = await add_cadre(ctx.session, ctx.identity, invite.name, invite.role,
+                            invite.township, invite.village, now)
+    invite.used_by, invite.used_at = ctx.identity, now
+    ctx.session.add(invite)
+    area = f"（{invite.township or ''}{invite.village or ''}）" if invite.township else ""
+    return f"绑定成功！{cadre.name}，您现在是{ROLES[cadre.role]}{area}。回复 /帮助 查看可用命令。"

@@ -1,0 +1,48 @@
+"""The admin command line: enrolling cadres, directly and by invite code."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.harness import BotDriver
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": database_url, "SIMULATOR": "off"}
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=env, text=True,
+                          capture_output=True, timeout=60)
+
+
+async def test_cadre_add_and_invite(settings, database_url):
+    done = cli(database_url, "cadre", "add", "sim:c1", "--name", "李书记", "--role", "village",
+               "--area", "青岩/歪脚村")
+    assert done.returncode == 0, done.stderr
+    assert "已添加" in done.stdout
+    invite = cli(database_url, "cadre", "invite", "--name", "张镇长", "--role", "township",
+                 "--area", "孟关")
+    assert invite.returncode == 0, invite.stderr
+    code = re.search(r"/绑定 (\w+)", invite.stdout).group(1)
+    async with BotDriver(settings) as bot:
+        helped = await bot.ask("c1", "/帮助")
+        assert "村/社区干部" in helped and "青岩镇歪脚村" in helped
+        bound = await bot.ask("c2", f"/绑定 {code.lower()}")
+        assert "绑定成功" in bound and "孟关苗族布依族乡" in bound
+        assert "用过" in await bot.ask("c3", f"/绑定 {code}")
+        group = await bot.say("c3", f"/绑定 {code}", chat="group:g1")
+        assert "私聊" in group[0]["text"]
+
+
+def test_cadre_add_rejects_bad_input(database_url):
+    missing = cli(database_url, "cadre", "add", "sim:c1", "--name", "李", "--role", "village")
+    assert missing.returncode == 2 and "--area" in missing.stderr
+    bad_area = cli(database_url, "cadre", "add", "sim:c1", "--name", "李", "--role", "township",
+                   "--area", "火星镇")
+    assert bad_area.returncode == 2 and "Traceback" not in bad_area.stderr
+    bad_id = cli(database_url, "cadre", "add", "c1", "--name", "李", "--role", "district")
+    assert bad_id.returncode == 2 and "平台:账号" in bad_id.stderr
