@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.orm.attributes import flag_modified
+
 from dialogs.parsing.choices import Option, match_choice, match_choices
 from dialogs.parsing.errors import ParseError
 from dialogs.parsing.textnorm import normalize
@@ -169,10 +171,9 @@ class DialogEngine:
 
     def _touch(self, ctx: Context, state: DialogState) -> None:
         state.updated_at = ctx.services.clock.utcnow()
-        # JSON columns are not change-tracked in place: assign fresh objects.
-        state.answers = dict(state.answers)
-        state.history = list(state.history)
-        state.data = dict(state.data)
+        # JSON columns are not change-tracked when changed in place: say so explicitly.
+        for name in ("answers", "history", "data"):
+            flag_modified(state, name)
         ctx.session.add(state)
 
     # ----- entry points ------------------------------------------------------------------

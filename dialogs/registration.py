@@ -74,6 +74,7 @@ RELATION = (
     Option("孙子女", "孙子女", ("孙子", "孙女")),
     Option("其他", "其他亲属", ("其它", "亲戚")),
 )
+SELF = "本人"
 SELF_WORDS = ("本人", "我", "我自己", "自己", "是我", "我是户主", "户主是我", "就是我")
 
 
@@ -95,9 +96,15 @@ def parse_township(text: str, env: ParseEnv) -> str:
 
 
 def parse_head(text: str, env: ParseEnv) -> str:
+    """The head's name, or 本人 (kept as a word, so a corrected name stays the head)."""
     if normalize(text).rstrip("。.！!") in SELF_WORDS:
-        return env.answers.get("name") or parse_person_name(text)
-    return parse_person_name(text)
+        return SELF
+    name = parse_person_name(text)
+    return SELF if name == env.answers.get("name") else name
+
+
+def is_head(a: Answers) -> bool:
+    return a.get("head_name") in (SELF, a.get("name"))
 
 
 def parse_difficulty(text: str, env: ParseEnv) -> str:
@@ -203,7 +210,7 @@ STEPS: tuple[Step, ...] = (
     Step("group", "组", "哪个组？（例如：3组）", group_of, optional=True),
     Step("head_name", "户主姓名", "户主叫什么名字？（您自己是户主就回复“本人”）", parse_head),
     Step("relation", "与户主关系", "您和户主是什么关系？", options=RELATION,
-         when=lambda a: a.get("head_name") != a.get("name")),
+         when=lambda a: not is_head(a)),
     Step("category", "人员类别", "您属于下面哪类人员？", options=CATEGORY, multi=True),
     Step("health", "健康状况", "您的身体状况？", options=HEALTH),
     Step("symptoms", "近期症状", "最近有没有下面这些不舒服？", options=SYMPTOMS, multi=True),

@@ -65,6 +65,10 @@ async def worker_of(ctx: Context, identity: str) -> Worker | None:
     return await ctx.session.get(Worker, row.worker_id)
 
 
+def head_is_self(answers: dict[str, Any]) -> bool:
+    return answers.get("head_name") in ("本人", answers.get("name"))
+
+
 def _fields(answers: dict[str, Any]) -> dict[str, Any]:
     from dialogs.parsing.idcard import parse_id_number
 
@@ -82,8 +86,7 @@ def _fields(answers: dict[str, Any]) -> dict[str, Any]:
         "township": answers["township"],
         "village": answers["village"],
         "group_name": answers.get("group"),
-        "relation": "本人" if answers.get("head_name") == answers["name"]
-        else answers.get("relation"),
+        "relation": "本人" if head_is_self(answers) else answers.get("relation"),
         "poverty": "建档立卡贫困劳动力" in categories,
         "relocated": "易地扶贫搬迁劳动力" in categories,
         "health": answers.get("health"),
@@ -111,9 +114,8 @@ async def save_registration(
     """Insert or update the worker; returns (worker, created)."""
     now = ctx.services.clock.utcnow()
     fields = _fields(answers)
-    household = await household_for(
-        ctx, fields["township"], fields["village"], answers["head_name"]
-    )
+    head = answers["name"] if head_is_self(answers) else answers["head_name"]
+    household = await household_for(ctx, fields["township"], fields["village"], head)
     fields["household_id"] = household.id
     worker = await find_worker(ctx, fields["id_number"], fields["phone"])
     created = worker is None

@@ -8,6 +8,7 @@ its own PostgreSQL database and empties it between tests.
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -35,12 +36,17 @@ def pg_database() -> Iterator[str]:
             await conn.execute(text(sql))
         await engine.dispose()
 
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    def run(sql: str) -> None:
+        # This fixture may be first asked for inside a running event loop: use a thread.
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, admin(sql)).result()
+
+    run(f'CREATE DATABASE "{name}"')
     url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     try:
         yield url
     finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def _empty_pg(url: str) -> None:
