@@ -46,7 +46,7 @@ class App:
         for transport in transports or []:
             self.add_transport(transport)
         self.outbound = OutboundQueue(self.db, self.transports, self.clock,
-                                      settings.send_rate_per_min)
+                                      settings.send_rate_per_min, settings.send_chat_gap)
         self.services = Services(
             settings=settings,
             clock=self.clock,
@@ -89,12 +89,14 @@ class App:
         await self.router.on_event(event)
 
     async def stop(self) -> None:
+        """Stop taking messages (transports finish what they are handling), then stop
+        sending; whatever is still queued stays in the database for the next start."""
         self.jobs.stop()
-        await self.outbound.stop()
         for transport in reversed(self._running):
             try:
                 await transport.stop()
             except Exception:
                 log.exception("stopping transport %s failed", transport.platform)
         self._running.clear()
+        await self.outbound.stop()
         await self.db.close()

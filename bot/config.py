@@ -67,6 +67,7 @@ class Settings:
     report_time: time = time(17, 30)
     target_date: date | None = None
     send_rate_per_min: int = 20
+    send_chat_gap: float = 1.0  # seconds between two messages to the same chat
     simulator: bool = True
     simulator_host: str = "127.0.0.1"
     simulator_port: int = 8080
@@ -99,9 +100,12 @@ class Settings:
             raise ConfigError(f"TARGET_DATE 应写成 2024-03-31 这样的日期，现在是 {target!r}") from exc
         try:
             rate = int(get("SEND_RATE_PER_MIN", "20"))
+            gap = float(get("SEND_CHAT_GAP_SECONDS", "1"))
             port = int(get("SIMULATOR_PORT", "8080"))
         except ValueError as exc:
-            raise ConfigError("SEND_RATE_PER_MIN 和 SIMULATOR_PORT 应是整数") from exc
+            raise ConfigError(
+                "SEND_RATE_PER_MIN、SIMULATOR_PORT 应是整数，SEND_CHAT_GAP_SECONDS 应是数字"
+            ) from exc
         csv = get("TOWNSHIPS_CSV")
         return cls(
             database_url=get("DATABASE_URL", DEFAULT_DATABASE_URL),
@@ -121,6 +125,7 @@ class Settings:
             report_time=_time("REPORT_TIME", get("REPORT_TIME", "17:30")),
             target_date=target_date,
             send_rate_per_min=rate,
+            send_chat_gap=gap,
             simulator=_flag(get("SIMULATOR", "on")),
             simulator_host=get("SIMULATOR_HOST", "127.0.0.1"),
             simulator_port=port,

@@ -67,11 +67,12 @@ class OutboundQueue:
         transports: dict[str, Transport],
         clock: Clock,
         rate_per_min: int = 20,
+        chat_gap: float = 1.0,
     ) -> None:
         self.db = db
         self.transports = transports  # by platform
         self.clock = clock
-        self.pacer = Pacer(rate_per_min)
+        self.pacer = Pacer(rate_per_min, chat_gap)
         self._wake: dict[str, asyncio.Event] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -120,13 +121,13 @@ class OutboundQueue:
     async def _run(self, platform: str) -> None:
         wake = self._event(platform)
         while True:
+            wake.clear()  # before looking, so a notify during the look is not lost
             try:
                 sent_any = await self.dispatch(platform)
             except Exception:  # keep the lane alive whatever happens
                 log.exception("outbound dispatch for %s failed", platform)
                 sent_any = False
             if not sent_any:
-                wake.clear()
                 try:
                     await asyncio.wait_for(wake.wait(), timeout=5.0)
                 except TimeoutError:

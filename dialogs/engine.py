@@ -331,11 +331,13 @@ class DialogEngine:
             self._say(ctx, lead + self.summary(dialog, state.answers))
             return
         step = dialog.step(state.step)
+        # "第 N 题" without a total: the total changes as answers open or close branches.
         steps = dialog.applicable(state.answers)
         position = next((i for i, s in enumerate(steps, 1) if s.key == step.key), 0)
-        text = f"（{position}/{len(steps)}）{step.question(state.answers)}"
-        if step.key in state.answers and state.answers[step.key] is not None:
-            text += f"\n之前填的是：{step.render(state.answers[step.key])}（不改请回复“不变”）"
+        text = f"（第{position}题）{step.question(state.answers)}"
+        previous = state.answers.get(step.key)
+        if step.in_summary and previous is not None:
+            text += f"\n之前填的是：{step.render(previous)}（不改请回复“不变”）"
         self._say(ctx, lead + text)
 
     def summary(self, dialog: Dialog, answers: Answers) -> str:

@@ -169,10 +169,7 @@ class Router:
         await self.engine.start(ctx, ctx.identity, "registration", intro=intro)
 
     async def in_group(self, ctx: Context) -> None:
-        """Personal data never goes to a group: point the person to a private chat."""
-        state = await self.engine.load(ctx, ctx.identity)
-        if state is not None:
-            ctx.reply("您的登记还没填完，请私聊我，回复“继续”接着填。")
-            return
+        """Personal data never goes to a group, nor whether someone has registered: everyone
+        gets the same pointer to a private chat (a dialog in progress is left untouched)."""
         ctx.reply("您好！我是返岗通。登记、打卡等请私聊我（加我好友后发“登记”）。"
                   "群里只发通知和统计。")

@@ -8,9 +8,9 @@ its own PostgreSQL database and empties it between tests.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest

@@ -83,6 +83,7 @@ class SimulatorTransport:
         return SendResult(delivered=True, platform_message_id=str(entry["seq"]))
 
     async def stop(self) -> None:
+        self._changed.set()  # let pending long-polls answer now rather than at their timeout
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
