@@ -11,9 +11,9 @@ from bot.config import Settings
 from bot.messages import Inbound
 from bot.outbound import OutboundQueue
 from bot.transports.base import PlatformEvent, Transport
+from dialogs.catalog import all_dialogs
 from dialogs.engine import DialogEngine
 from dialogs.parsing.places import TownshipDirectory
-from dialogs.registration import REGISTRATION
 from handlers.router import Router
 from models.db import Database
 from scheduler.jobs import Jobs, all_jobs
@@ -54,7 +54,7 @@ class App:
             townships=TownshipDirectory.from_csv(settings.townships_csv),
             notify_outbound=self.outbound.notify,
         )
-        self.engine = DialogEngine([REGISTRATION])
+        self.engine = DialogEngine(all_dialogs())
         self.router = Router(self.services, self.engine)
         self.jobs = Jobs(self, all_jobs(self))
         self._running: list[Transport] = []

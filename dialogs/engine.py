@@ -334,7 +334,8 @@ class DialogEngine:
         # "第 N 题" without a total: the total changes as answers open or close branches.
         steps = dialog.applicable(state.answers)
         position = next((i for i, s in enumerate(steps, 1) if s.key == step.key), 0)
-        text = f"（第{position}题）{step.question(state.answers)}"
+        number = f"（第{position}题）" if step.in_summary else ""
+        text = f"{number}{step.question(state.answers)}"
         previous = state.answers.get(step.key)
         if step.in_summary and previous is not None:
             text += f"\n之前填的是：{step.render(previous)}（不改请回复“不变”）"

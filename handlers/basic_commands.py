@@ -8,17 +8,22 @@ from handlers.permissions import ROLES, scope_text
 from models.cadres import redeem_invite
 from models.tables import Cadre
 
-WORKER_HELP = (
-    "我能帮您：\n"
-    "· 回复“登记”：登记就业意愿和返岗信息\n"
-    "· 回复“我的信息”：查看已登记的内容\n"
-    "· 回复“继续”：接着填没填完的登记"
+WORKER_MENU = (
+    "· 回复“登记”：登记就业意愿和返岗信息",
+    "· 回复“我的信息”：查看已登记的内容",
+    "· 回复“继续”：接着填没填完的登记",
 )
+
+
+def worker_help() -> str:
+    from handlers.keywords import menu_lines
+
+    return "我能帮您：\n" + "\n".join([*WORKER_MENU, *menu_lines()])
 
 
 @command("帮助", "help", "菜单", summary="看看能用哪些命令")
 async def help_command(ctx: Context, args: str, cadre: Cadre | None) -> None:
-    lines = [WORKER_HELP] if cadre is None else [f"您是{ROLES[cadre.role]}（{scope_text(cadre)}）。"]
+    lines = [worker_help()] if cadre is None else [f"您是{ROLES[cadre.role]}（{scope_text(cadre)}）。"]
     commands = visible_to(cadre)
     if commands:
         lines.append("\n可用命令：")

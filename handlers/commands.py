@@ -91,6 +91,17 @@ def visible_to(cadre: Cadre | None) -> list[Command]:
     ]
 
 
-# Command modules register themselves on import.
+# Modules that register commands, keywords and free-text readers when imported.
+HANDLER_MODULES = (
+    "handlers.basic_commands",
+    "handlers.checkin",
+    "handlers.vacancies",
+    "handlers.workbench",
+)
+
+
 def load_all() -> None:
-    import handlers.basic_commands  # noqa: F401
+    import importlib
+
+    for name in HANDLER_MODULES:
+        importlib.import_module(name)

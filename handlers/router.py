@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from dialogs.engine import DialogEngine
 from dialogs.parsing.textnorm import normalize
-from handlers import commands
+from handlers import commands, keywords
 from handlers.context import Context
 from handlers.views import my_info
 from models.tables import InboundSeen
@@ -130,6 +130,8 @@ class Router:
                 ctx.reply("现在没有没填完的登记。要登记请回复“登记”。")
         elif bare in INFO_WORDS:
             await my_info(ctx)
+        elif await keywords.dispatch(ctx, text):
+            pass
         else:
             worker = await worker_of(ctx, msg.identity)
             if worker is None and state is None:
@@ -138,9 +140,9 @@ class Router:
                 ctx.reply("您的登记还没填完，已填的内容都保留着。回复“继续”接着填，"
                           "回复“重新登记”从头填。")
             else:
-                from handlers.basic_commands import WORKER_HELP
+                from handlers.basic_commands import worker_help
 
-                ctx.reply(f"{worker.name}，您好！{WORKER_HELP}")
+                ctx.reply(f"{worker.name}，您好！{worker_help()}")
 
     async def on_event(self, event: PlatformEvent) -> None:
         """A new friend is greeted and invited to register; a newcomer to a group is welcomed

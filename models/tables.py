@@ -167,3 +167,130 @@ class JobRun(SQLModel, table=True):
     key: str = Field(primary_key=True)
     started_at: datetime
     finished_at: datetime | None = None
+
+
+# ----- daily check-in (日排查) ----------------------------------------------------------------
+class Checkin(SQLModel, table=True):
+    """One check-in reply.  A later reply the same day corrects it: the earlier row is kept
+    with ``superseded=True`` (history), the newest is the day's reading."""
+
+    __table_args__ = (Index("ix_checkin_day", "day", "worker_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    worker_id: int = Field(foreign_key="worker.id", index=True)
+    day: date  # the district's local date
+    at: datetime
+    temperature: float | None = None
+    symptoms: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    location: str | None = None  # 在家 / 途中 / 已到岗
+    place: str | None = None
+    abnormal: bool = False
+    text: str = ""
+    superseded: bool = False
+
+
+class Nudge(SQLModel, table=True):
+    """A once-per-day message to one worker (check-in prompt, reminder, follow-up,
+    departure handbook…): the primary key makes it happen at most once."""
+
+    kind: str = Field(primary_key=True)
+    worker_id: int = Field(primary_key=True, foreign_key="worker.id")
+    day: date = Field(primary_key=True)
+    at: datetime
+
+
+# ----- vacancies (对接岗位) -------------------------------------------------------------------
+class Vacancy(SQLModel, table=True):
+    """A vacancy; its ``id`` is the short number workers quote (报名 12)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    employer: str
+    title: str
+    area: str  # 县内 / 省内县外 / 省外
+    city: str | None = None
+    township: str | None = None  # for 县内 vacancies
+    headcount: int = 1
+    filled: int = 0
+    pay_min: int | None = None
+    pay_max: int | None = None
+    requirements: str | None = None
+    contact: str | None = None
+    deadline: date | None = None
+    public_welfare: bool = False  # 公益性岗位
+    status: str = Field(default="open", index=True)  # open / closed
+    terms: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    posted_by: int | None = Field(default=None, foreign_key="cadre.id")
+    enterprise_id: int | None = Field(default=None, foreign_key="enterprise.id")
+    created_at: datetime
+    updated_at: datetime
+
+
+class Application(SQLModel, table=True):
+    """A worker's 报名 for a vacancy."""
+
+    __table_args__ = (UniqueConstraint("vacancy_id", "worker_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    vacancy_id: int = Field(foreign_key="vacancy.id", index=True)
+    worker_id: int = Field(foreign_key="worker.id", index=True)
+    status: str = "applied"  # applied / withdrawn / hired / rejected
+    created_at: datetime
+    updated_at: datetime
+
+
+class VacancyPush(SQLModel, table=True):
+    """A vacancy told to a worker: never twice."""
+
+    vacancy_id: int = Field(primary_key=True, foreign_key="vacancy.id")
+    worker_id: int = Field(primary_key=True, foreign_key="worker.id")
+    at: datetime
+    rank: int = 0
+
+
+# ----- enterprises and chartered buses ------------------------------------------------------------
+class Enterprise(SQLModel, table=True):
+    """An enterprise's resumption report (复工复产)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    township: str | None = None
+    resumed_on: date | None = None
+    staff_registered: int = 0
+    staff_returned: int = 0
+    shortage: int = 0
+    jobs_wanted: str | None = None
+    reported_by: int | None = Field(default=None, foreign_key="cadre.id")
+    reported_at: datetime
+
+
+class Bus(SQLModel, table=True):
+    """A 点对点 chartered bus."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    destination: str
+    day: date
+    seats: int
+    taken: int = 0  # kept in step with BusSeat rows, updated under the row's lock
+    meeting_point: str
+    escort: str | None = None
+    township: str | None = None
+    organiser: int | None = Field(default=None, foreign_key="cadre.id")
+    status: str = "open"
+    created_at: datetime
+
+
+class BusSeat(SQLModel, table=True):
+    bus_id: int = Field(primary_key=True, foreign_key="bus.id")
+    worker_id: int = Field(primary_key=True, foreign_key="worker.id")
+    at: datetime
+
+
+# ----- the daily tally -------------------------------------------------------------------------
+class TallySnapshot(SQLModel, table=True):
+    """The tally's figures for one township (or 全区) on one day: for 'since yesterday' and the
+    trend chart."""
+
+    day: date = Field(primary_key=True)
+    township: str = Field(primary_key=True)
+    figures: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    at: datetime

@@ -92,6 +92,15 @@ class Jobs:
         clock.set(until)  # type: ignore[attr-defined]
 
 
+# Modules with a ``jobs(app) -> list[Job]`` function.
+JOB_MODULES: tuple[str, ...] = ()
+
+
 def all_jobs(app: App) -> list[Job]:
-    """The district's jobs (check-in prompts, reminders and the daily report come here)."""
-    return []
+    """The district's jobs: each module says which of its jobs this configuration needs."""
+    import importlib
+
+    jobs: list[Job] = []
+    for name in JOB_MODULES:
+        jobs.extend(importlib.import_module(name).jobs(app))
+    return jobs

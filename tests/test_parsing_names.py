@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from dialogs.parsing.errors import ParseError
@@ -104,6 +106,9 @@ def test_person_name_gives_name_or_parse_error(text: str) -> None:
 
 @given(st.text(alphabet=st.characters(min_codepoint=0x4E00, max_codepoint=0x9FA5), min_size=2, max_size=10))
 def test_every_plain_han_name_is_accepted(name: str) -> None:
+    # "我叫…", "姓名…" are lead-ins that are dropped ("我是王五" is 王五), so a generated name
+    # that begins with one is not a plain name.
+    assume(not re.match(r"(我的名字|我的姓名|名字|姓名|我叫|我是|叫)", name))
     try:
         assert parse_person_name(name) == name
     except ParseError as error:  # only for the few refused words

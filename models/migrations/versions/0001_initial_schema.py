@@ -1,8 +1,8 @@
 """initial schema
 
 Revision ID: 0001
-Revises:
-Create Date: 2026-11-28 13:38:42.701393
+Revises: 
+Create Date: 2026-11-28 14:04:50.586082
 """
 
 from collections.abc import Sequence
@@ -116,6 +116,42 @@ def upgrade() -> None:
     with op.batch_alter_table('outboxmessage', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_lane', ['status', 'platform', 'id'], unique=False)
 
+    op.create_table('tallysnapshot',
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('township', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('figures', sa.JSON(), nullable=False),
+    sa.Column('at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('day', 'township')
+    )
+    op.create_table('bus',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('destination', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('seats', sa.Integer(), nullable=False),
+    sa.Column('taken', sa.Integer(), nullable=False),
+    sa.Column('meeting_point', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('escort', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('township', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('organiser', sa.Integer(), nullable=True),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['organiser'], ['cadre.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    op.create_table('enterprise',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('township', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('resumed_on', sa.Date(), nullable=True),
+    sa.Column('staff_registered', sa.Integer(), nullable=False),
+    sa.Column('staff_returned', sa.Integer(), nullable=False),
+    sa.Column('shortage', sa.Integer(), nullable=False),
+    sa.Column('jobs_wanted', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('reported_by', sa.Integer(), nullable=True),
+    sa.Column('reported_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['reported_by'], ['cadre.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
     op.create_table('worker',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -161,6 +197,33 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_worker_phone'), ['phone'], unique=False)
         batch_op.create_index(batch_op.f('ix_worker_status'), ['status'], unique=False)
 
+    op.create_table('busseat',
+    sa.Column('bus_id', sa.Integer(), nullable=False),
+    sa.Column('worker_id', sa.Integer(), nullable=False),
+    sa.Column('at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['bus_id'], ['bus.id'], ),
+    sa.ForeignKeyConstraint(['worker_id'], ['worker.id'], ),
+    sa.PrimaryKeyConstraint('bus_id', 'worker_id')
+    )
+    op.create_table('checkin',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('worker_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('temperature', sa.Float(), nullable=True),
+    sa.Column('symptoms', sa.JSON(), nullable=False),
+    sa.Column('location', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('place', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('abnormal', sa.Boolean(), nullable=False),
+    sa.Column('text', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('superseded', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['worker_id'], ['worker.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('checkin', schema=None) as batch_op:
+        batch_op.create_index('ix_checkin_day', ['day', 'worker_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_checkin_worker_id'), ['worker_id'], unique=False)
+
     op.create_table('identity',
     sa.Column('identity', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('worker_id', sa.Integer(), nullable=True),
@@ -173,15 +236,93 @@ def upgrade() -> None:
     with op.batch_alter_table('identity', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_identity_worker_id'), ['worker_id'], unique=False)
 
+    op.create_table('nudge',
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('worker_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['worker_id'], ['worker.id'], ),
+    sa.PrimaryKeyConstraint('kind', 'worker_id', 'day')
+    )
+    op.create_table('vacancy',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('employer', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('title', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('area', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('city', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('township', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('headcount', sa.Integer(), nullable=False),
+    sa.Column('filled', sa.Integer(), nullable=False),
+    sa.Column('pay_min', sa.Integer(), nullable=True),
+    sa.Column('pay_max', sa.Integer(), nullable=True),
+    sa.Column('requirements', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('contact', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('deadline', sa.Date(), nullable=True),
+    sa.Column('public_welfare', sa.Boolean(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('terms', sa.JSON(), nullable=False),
+    sa.Column('posted_by', sa.Integer(), nullable=True),
+    sa.Column('enterprise_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['enterprise_id'], ['enterprise.id'], ),
+    sa.ForeignKeyConstraint(['posted_by'], ['cadre.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('vacancy', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_vacancy_status'), ['status'], unique=False)
+
+    op.create_table('application',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('vacancy_id', sa.Integer(), nullable=False),
+    sa.Column('worker_id', sa.Integer(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['vacancy_id'], ['vacancy.id'], ),
+    sa.ForeignKeyConstraint(['worker_id'], ['worker.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('vacancy_id', 'worker_id')
+    )
+    with op.batch_alter_table('application', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_application_vacancy_id'), ['vacancy_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_application_worker_id'), ['worker_id'], unique=False)
+
+    op.create_table('vacancypush',
+    sa.Column('vacancy_id', sa.Integer(), nullable=False),
+    sa.Column('worker_id', sa.Integer(), nullable=False),
+    sa.Column('at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('rank', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['vacancy_id'], ['vacancy.id'], ),
+    sa.ForeignKeyConstraint(['worker_id'], ['worker.id'], ),
+    sa.PrimaryKeyConstraint('vacancy_id', 'worker_id')
+    )
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    op.drop_table('vacancypush')
+    with op.batch_alter_table('application', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_application_worker_id'))
+        batch_op.drop_index(batch_op.f('ix_application_vacancy_id'))
+
+    op.drop_table('application')
+    with op.batch_alter_table('vacancy', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_vacancy_status'))
+
+    op.drop_table('vacancy')
+    op.drop_table('nudge')
     with op.batch_alter_table('identity', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_identity_worker_id'))
 
     op.drop_table('identity')
+    with op.batch_alter_table('checkin', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_checkin_worker_id'))
+        batch_op.drop_index('ix_checkin_day')
+
+    op.drop_table('checkin')
+    op.drop_table('busseat')
     with op.batch_alter_table('worker', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_worker_status'))
         batch_op.drop_index(batch_op.f('ix_worker_phone'))
@@ -189,6 +330,9 @@ def downgrade() -> None:
         batch_op.drop_index('ix_worker_area')
 
     op.drop_table('worker')
+    op.drop_table('enterprise')
+    op.drop_table('bus')
+    op.drop_table('tallysnapshot')
     with op.batch_alter_table('outboxmessage', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_lane')
 
