@@ -97,6 +97,7 @@ HANDLER_MODULES = (
     "handlers.checkin",
     "handlers.vacancies",
     "handlers.workbench",
+    "handlers.tally",
 )
 
 

@@ -133,3 +133,38 @@ async def save_registration(
         name = ctx.inbound.sender_name if ctx.inbound else ""
         await link_identity(ctx, state.identity, worker.id, name)  # type: ignore[arg-type]
     return worker, created
+
+
+async def contact_of(session, worker_id: int) -> str | None:
+    """The chat identity (``platform:id``) to reach a worker: the one they used last."""
+    return (
+        await session.execute(
+            select(Identity.identity)
+            .where(Identity.worker_id == worker_id)
+            .order_by(Identity.last_seen.desc())
+            .limit(1)
+        )
+    ).scalar()
+
+
+async def cadres_covering(session, worker: Worker) -> list:
+    """Active cadres whose scope includes ``worker`` (village first, then township, district)."""
+    from sqlalchemy import and_, or_
+
+    from models.tables import Cadre
+
+    rows = (
+        await session.execute(
+            select(Cadre).where(
+                Cadre.active,
+                or_(
+                    Cadre.role == "district",
+                    and_(Cadre.role == "township", Cadre.township == worker.township),
+                    and_(Cadre.role == "village", Cadre.township == worker.township,
+                         Cadre.village == worker.village),
+                ),
+            )
+        )
+    ).scalars().all()
+    order = {"village": 0, "township": 1, "district": 2}
+    return sorted(rows, key=lambda c: order.get(c.role, 3))

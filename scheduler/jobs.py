@@ -93,7 +93,7 @@ class Jobs:
 
 
 # Modules with a ``jobs(app) -> list[Job]`` function.
-JOB_MODULES: tuple[str, ...] = ()
+JOB_MODULES: tuple[str, ...] = ("scheduler.checkin_jobs", "scheduler.report")
 
 
 def all_jobs(app: App) -> list[Job]:
