@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -30,6 +31,7 @@ class Services:
     db: Database
     townships: TownshipDirectory
     notify_outbound: Callable[[], None] = field(default=lambda: None)
+    engine: Any = None  # the DialogEngine, set by App
 
 
 class App:
@@ -55,6 +57,7 @@ class App:
             notify_outbound=self.outbound.notify,
         )
         self.engine = DialogEngine(all_dialogs())
+        self.services.engine = self.engine
         self.router = Router(self.services, self.engine)
         self.jobs = Jobs(self, all_jobs(self))
         self._running: list[Transport] = []

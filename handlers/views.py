@@ -29,3 +29,12 @@ async def my_info(ctx: Context) -> None:
         lines.append(f"期望工种：{worker.wanted_job}")
     lines.append("\n要修改请回复“登记”重新填写。")
     ctx.reply("\n".join(lines))
+
+
+def mask_name(name: str) -> str:
+    """王小明 → 王*明, 王五 → 王*, 阿依古丽·买买提 → 阿****提: for groups and lists."""
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
