@@ -8,7 +8,11 @@ from dialogs.engine import Dialog
 from dialogs.registration import REGISTRATION
 
 # Modules with a ``DIALOGS`` list of further dialogs (posting a vacancy, enterprise report…).
-DIALOG_MODULES: tuple[str, ...] = ("dialogs.vacancy_post", "dialogs.workbench_forms")
+DIALOG_MODULES: tuple[str, ...] = (
+    "dialogs.link_account",
+    "dialogs.vacancy_post",
+    "dialogs.workbench_forms",
+)
 
 
 def all_dialogs() -> list[Dialog]:

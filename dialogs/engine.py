@@ -99,6 +99,7 @@ class Dialog:
     finish: Callable[[Context, Answers, DialogState], Awaitable[str]]
     summary_intro: str = "请核对您填的信息："
     cancel_text: str = ""
+    confirm: bool = True  # False: finish right after the last answer, without a summary
     _index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -286,8 +287,17 @@ class DialogEngine:
             state.step = dialog.next_after(step.key, state.answers)
         if state.step == CONFIRM:
             state.editing = False
+            if not dialog.confirm:
+                await self._finish(ctx, dialog, state)
+                return
         self._touch(ctx, state)
         self._ask(ctx, dialog, state)
+
+    async def _finish(self, ctx: Context, dialog: Dialog, state: DialogState) -> None:
+        answers = {s.key: state.answers.get(s.key) for s in dialog.applicable(state.answers)}
+        message = await dialog.finish(ctx, answers, state)
+        await ctx.session.delete(state)
+        self._say(ctx, message)
 
     async def _at_summary(
         self, ctx: Context, dialog: Dialog, state: DialogState, text: str, word: str | None
@@ -308,10 +318,7 @@ class DialogEngine:
             self._ask(ctx, dialog, state)
             return
         if word == "confirm":
-            answers = {s.key: state.answers.get(s.key) for s in dialog.applicable(state.answers)}
-            message = await dialog.finish(ctx, answers, state)
-            await ctx.session.delete(state)
-            self._say(ctx, message)
+            await self._finish(ctx, dialog, state)
             return
         if word in ("back", "cancel", "resume", "help", "restart"):
             await self._word(ctx, dialog, state, word)

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 REGISTER_WORDS = ("登记", "注册", "我要登记", "开始登记", "摸排登记", "报名登记", "修改登记", "修改信息")
 RESTART_WORDS = ("重新登记", "重新开始", "重填")
+LINK_WORDS = ("关联", "关联账号", "我登记过", "我已经登记过", "已登记", "绑定账号")
 INFO_WORDS = ("我的信息", "查看信息", "我的登记", "查看登记")
 HELP_WORDS = ("帮助", "菜单", "?", "？", "你好", "您好", "在吗", "hi", "hello")
 SORRY = "抱歉，系统刚才出了点问题，您的消息没有处理成功，请稍后再发一次。"
@@ -112,10 +113,13 @@ class Router:
                 await self.in_group(ctx)
             return
         state = await self.engine.load(ctx, msg.identity)
+        bare = text.strip("。.!！~ ")
         if state is not None and not state.paused:
+            if bare in LINK_WORDS and state.dialog == "registration" and not state.answers:
+                await self.start_link(ctx)  # asked at the consent question: nothing is lost
+                return
             await self.engine.handle(ctx, state, msg.text or "", msg.has_media)
             return
-        bare = text.strip("。.!！~ ")
         if bare in RESTART_WORDS:
             await self.start_registration(ctx, restart=True)
         elif bare in REGISTER_WORDS:
@@ -130,6 +134,8 @@ class Router:
                 ctx.reply("现在没有没填完的登记。要登记请回复“登记”。")
         elif bare in INFO_WORDS:
             await my_info(ctx)
+        elif bare in LINK_WORDS:
+            await self.start_link(ctx)
         elif await keywords.dispatch(ctx, text):
             pass
         else:
@@ -160,6 +166,10 @@ class Router:
         except Exception:
             log.exception("handling platform event %s failed", event.kind)
         self.services.notify_outbound()
+
+    async def start_link(self, ctx: Context) -> None:
+        await self.engine.start(ctx, ctx.identity, "link_account",
+                                intro="在别的微信或QQ上登记过的，核对两项信息就能关联，不用重填。")
 
     async def start_registration(self, ctx: Context, restart: bool = False) -> None:
         worker = await worker_of(ctx, ctx.identity)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from models.tables import Cadre, Household, Identity, Worker
+from tests.ids import make_id
 
 NOW = datetime(2024, 2, 3, 1, 0, tzinfo=UTC)
 _ids = iter(range(100_000, 999_999))
@@ -29,7 +30,9 @@ async def add_worker(
         await session.flush()
     n = next(_ids)
     values: dict[str, Any] = {
-        "name": name, "id_number": f"520111199001{n:06d}", "phone": f"13800{n:06d}",
+        "name": name, "id_number": make_id(birth=(date(1960, 1, 1) + timedelta(days=n % 20000))
+                                           .strftime("%Y%m%d"), seq=f"{n % 1000:03d}"),
+        "phone": f"13800{n:06d}",
         "gender": "男", "birth_date": date(1990, 1, 1), "township": township,
         "village": village, "household_id": household.id, "status": "暂无岗位",
         "registered_at": NOW, "updated_at": NOW, "symptoms": [],
