@@ -87,7 +87,11 @@ def _wechaty() -> SimpleNamespace:
         with contextlib.suppress(OSError):
             os.rmdir(".wechaty")
     # PuppetService logs the token at WARNING when it is given with an endpoint, and FileBox
-    # warns about a deprecated attribute on every file sent.
+    # warns about a deprecated attribute on every file sent.  wechaty imports the puppet
+    # module only when it makes the puppet, and that import resets the logger's level: import
+    # it now, then quiet it.
+    import wechaty_puppet_service.puppet  # noqa: F401
+
     logging.getLogger("PuppetService").setLevel(logging.ERROR)
     logging.getLogger("FileBox").setLevel(logging.ERROR)
     warnings.filterwarnings(  # FileBox calls the deprecated Logger.warn on every file
