@@ -98,3 +98,18 @@ async def test_dropped_connection_recovers(qq):
     await standin.wait_for(lambda: standin.connections > connections, within=5)
     await asyncio.sleep(0.05)
     assert "姓名" in await say(standin, "同意", user_id=20005)
+
+
+async def test_friend_request_is_accepted_and_greeted_and_newcomers_welcomed(qq):
+    standin, _ = qq
+    await standin.push(standin.friend_request(20006, flag="f-1"))
+    approve = await standin.wait_call("set_friend_add_request", 1, within=5)
+    assert approve["params"]["flag"] == "f-1" and approve["params"]["approve"] is True
+    await standin.push(standin.notice("friend_add", user_id=20006))
+    greeting = await standin.wait_call("send_private_msg", 1, within=5)
+    assert greeting["params"]["user_id"] == 20006 and "登记" in texts(greeting)
+    await standin.push(standin.notice("group_increase", sub_type="approve", group_id=30001,
+                                      user_id=20007, operator_id=0))
+    welcome = await standin.wait_call("send_group_msg", 1, within=5)
+    assert welcome["params"]["message"][0] == {"type": "at", "data": {"qq": "20007"}}
+    assert "私聊" in texts(welcome)
