@@ -274,3 +274,28 @@ async def test_help_in_the_middle_and_unknown_command(settings):
         assert "返回" in helped and "18位" in helped
         assert "没有“/乱码”这个命令" in await bot.ask("u1", "/乱码")
         assert "身份证" in await bot.ask("u1", "继续")
+
+
+async def test_emoji_ten_digit_phone_and_unknown_township(settings):
+    async with BotDriver(settings) as bot:
+        await answer_all(bot, "u1", BASE[:2])
+        emoji = await bot.ask("u1", "😀😀")
+        assert "姓名" in emoji or "名字" in emoji
+        await answer_all(bot, "u1", BASE[2:4])
+        ten = await bot.ask("u1", "1381234567")
+        assert "10" in ten and "11" in ten  # says how many were typed and how many are wanted
+        assert "乡镇" in await bot.ask("u1", "13812345678")
+        unknown = await bot.ask("u1", "北京市")
+        assert "青岩镇" in unknown and "村" not in unknown.splitlines()[0]
+        assert "村" in await bot.ask("u1", "3")  # a number from the list works
+
+
+async def test_relative_dates_use_the_district_time_zone(settings):
+    # 23:30 in Beijing is still the previous day in UTC: 明天 is the 4th of February here
+    async with BotDriver(settings, start="2024-02-03T23:30") as bot:
+        await answer_all(bot, "u1", BASE)
+        await answer_all(bot, "u1", [("1", "在哪里工作"), ("县内", "单位"), ("某厂", "哪天"),
+                                     ("明天", "怎么去"), ("自驾", "请核对")])
+        await bot.ask("u1", "确认")
+        [w] = await workers(bot)
+        assert w.return_date == date(2024, 2, 4)
