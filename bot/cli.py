@@ -1,4 +1,5 @@
-"""The command line: ``python -m bot [run | replay FILE | cadre add | cadre invite]``.
+"""The command line: ``python -m bot [run | replay FILE | cadre add | cadre invite | export |
+import FILE]``.
 
 Messages for the person at the terminal are in Chinese (district IT staff run these).
 """
@@ -36,6 +37,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--role", required=True, choices=ROLE_CHOICES,
                        help="district=区专班 township=乡镇 village=村 bureau=人社局/就业局")
         p.add_argument("--area", default="", help="范围，例如 青岩镇 或 青岩镇/歪脚村")
+    export = sub.add_parser("export", help="导出务工人员名册（Excel：人员、家庭户、今日打卡）")
+    export.add_argument("--area", default="", help="范围，例如 青岩镇 或 青岩镇/歪脚村；默认全区")
+    export.add_argument("-o", "--output", default="", help="输出的 .xlsx 文件")
+    imp = sub.add_parser("import", help="导入村里的摸排表（Excel），有一行不合格就全部不导入")
+    imp.add_argument("file", help=".xlsx 文件")
+    imp.add_argument("--area", default="", help="表里没有乡镇、村两列时，用这个 乡镇/村")
+    imp.add_argument("--check", action="store_true", help="只检查，不写入数据库")
     return parser
 
 
@@ -59,6 +67,14 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(replay(settings, args.file))
         if command == "cadre":
             return asyncio.run(cadre(settings, args))
+        if command in ("export", "import"):
+            from models import roster
+
+            if command == "export":
+                return asyncio.run(roster.cli_export(settings, args.area, args.output,
+                                                     sys.stdout, sys.stderr))
+            return asyncio.run(roster.cli_import(settings, args.file, args.area, args.check,
+                                                 sys.stdout, sys.stderr))
     except KeyboardInterrupt:
         return 130
     return 0

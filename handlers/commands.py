@@ -98,6 +98,8 @@ HANDLER_MODULES = (
     "handlers.vacancies",
     "handlers.workbench",
     "handlers.tally",
+    "handlers.lists",
+    "handlers.buses",
 )
 
 
