@@ -107,12 +107,15 @@ def is_head(a: Answers) -> bool:
     return a.get("head_name") in (SELF, a.get("name"))
 
 
+NO_DIFFICULTY = ("没有", "无", "没", "否", "不需要", "不用", "没困难", "没有困难", "都没有", "没得",
+                 "没有的", "暂时没有", "还好", "不用了", "没有啥", "没啥")
+
+
 def parse_difficulty(text: str, env: ParseEnv) -> str:
-    try:
-        if not parse_yes_no(text):
-            return "无"
-    except ParseError:
-        pass
+    """"没有" is no difficulty, but "没有劳动力" is one: only a plain no counts as none."""
+    bare = normalize(text).strip("。.，,！!~ ")
+    if bare in NO_DIFFICULTY or bare.lower() in ("2", "n", "no"):
+        return "无"
     answer = parse_free_text(text, 200)
     if answer in ("有", "是", "有的", "有困难", "需要"):
         raise ParseError("请简单说一下是什么困难，例如：家里有老人需要照顾、缺少路费。")

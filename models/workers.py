@@ -13,16 +13,24 @@ if TYPE_CHECKING:
     from handlers.context import Context
 
 
-async def find_worker(ctx: Context, id_number: str | None, phone: str | None) -> Worker | None:
-    """The worker already registered with this ID number, or else with this phone."""
+async def find_worker(
+    ctx: Context, id_number: str | None, phone: str | None, name: str | None = None
+) -> Worker | None:
+    """The worker already registered with this ID number, or else with this phone *and name*.
+
+    A phone alone is not enough: family members often share one phone, and matching on it
+    would let a husband's registration overwrite his wife's.  Same name and phone with a
+    different ID number is the same person correcting a mistyped ID."""
     s = ctx.session
     if id_number:
         found = (await s.execute(select(Worker).where(Worker.id_number == id_number))).scalar()
         if found:
             return found
-    if phone:
+    if phone and name:
         return (
-            await s.execute(select(Worker).where(Worker.phone == phone).order_by(Worker.id))
+            await s.execute(
+                select(Worker).where(Worker.phone == phone, Worker.name == name).order_by(Worker.id)
+            )
         ).scalars().first()
     return None
 
@@ -117,7 +125,7 @@ async def save_registration(
     head = answers["name"] if head_is_self(answers) else answers["head_name"]
     household = await household_for(ctx, fields["township"], fields["village"], head)
     fields["household_id"] = household.id
-    worker = await find_worker(ctx, fields["id_number"], fields["phone"])
+    worker = await find_worker(ctx, fields["id_number"], fields["phone"], fields["name"])
     created = worker is None
     if worker is None:
         worker = Worker(**fields, registered_at=now, updated_at=now, consent_at=now)

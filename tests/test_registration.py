@@ -299,3 +299,29 @@ async def test_relative_dates_use_the_district_time_zone(settings):
         await bot.ask("u1", "确认")
         [w] = await workers(bot)
         assert w.return_date == date(2024, 2, 4)
+
+
+async def test_family_members_sharing_a_phone_are_two_workers(settings):
+    async with BotDriver(settings) as bot:
+        tail = [("4", "打算"), ("暂不就业", "请核对")]
+        await answer_all(bot, "u1", BASE + tail)
+        assert "登记成功" in await bot.ask("u1", "确认")
+        wife = [("李小花", "身份证") if s[0] == "王小明" else
+                (ID_U2, "手机号") if s[0] == ID_U1 else
+                ("王小明", "关系") if s[0] == "本人" else s for s in BASE]
+        await answer_all(bot, "u2", wife[:9])
+        await answer_all(bot, "u2", [("老婆", "哪类人员"), *wife[9:], *tail])
+        assert "登记成功" in await bot.ask("u2", "确认")
+        names = sorted(w.name for w in await workers(bot))
+        assert names == ["李小花", "王小明"]
+        async with bot.app.db.session() as s:
+            assert await s.scalar(select(func.count()).select_from(Household)) == 1
+
+
+async def test_a_difficulty_that_starts_with_no_is_kept(settings):
+    async with BotDriver(settings) as bot:
+        await answer_all(bot, "u1", BASE[:12])
+        assert "技能" in await bot.ask("u1", "没有劳动力，老人生病")
+        async with bot.app.db.session() as s:
+            state = await s.get(DialogState, "sim:u1")
+        assert state.answers["difficulty"] == "没有劳动力,老人生病"  # NFKC-normalised
