@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +59,9 @@ class App:
         self.engine = DialogEngine(all_dialogs())
         self.services.engine = self.engine
         self.router = Router(self.services, self.engine)
+        # Run once at every start, after the transports (job modules add theirs, e.g. the
+        # daily report missed while the bot was down).
+        self.on_start: list[Callable[[App], Awaitable[None]]] = []
         self.jobs = Jobs(self, all_jobs(self))
         self._running: list[Transport] = []
 
@@ -80,13 +83,19 @@ class App:
             await transport.start(self.handle, self.on_event)
             self._running.append(transport)
             log.info("transport %s (%s) started", transport.platform, transport.account or "-")
+        for hook in self.on_start:
+            try:
+                await hook(self)
+            except Exception:
+                log.exception("start-up hook %s failed", getattr(hook, "__qualname__", hook))
         if live:
             self.outbound.start()
             self.outbound.notify()
             self.jobs.start()
 
-    async def handle(self, msg: Inbound) -> None:
-        await self.router.handle(msg)
+    async def handle(self, msg: Inbound) -> bool:
+        """Handle one message; False when it was a duplicate delivery (already handled)."""
+        return await self.router.handle(msg)
 
     async def on_event(self, event: PlatformEvent) -> None:
         await self.router.on_event(event)

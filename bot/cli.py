@@ -59,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"配置有误：{exc}", file=sys.stderr)
         return 2
+    from bot.logsafe import install
+
+    install(settings)  # no ID number, phone or token in the log, whatever a message says
     command = args.command or "run"
     try:
         if command == "run":

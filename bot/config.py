@@ -6,6 +6,7 @@ Every variable here is listed, with a Chinese comment, in ``.env.example``.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
@@ -44,6 +45,18 @@ def _groups(name: str, value: str) -> tuple[ChatRef, ...]:
     return tuple(groups)
 
 
+def _list(value: str) -> tuple[str, ...]:
+    """Items separated by ``;``, ``；`` or new lines (hospital names contain commas)."""
+    return tuple(p.strip() for p in re.split(r"[;；\n]", value) if p.strip())
+
+
+# Where a worker with fever or a cough is sent for a nucleic-acid test (DESIGNATED_HOSPITALS).
+DEFAULT_HOSPITALS = (
+    "花溪区人民医院（花溪区清溪路）",
+    "贵州医科大学附属医院发热门诊（云岩区贵医街28号）",
+)
+
+
 def _flag(value: str) -> bool:
     return value.strip().lower() not in ("off", "0", "false", "no", "否", "关")
 
@@ -65,6 +78,7 @@ class Settings:
     checkin_time: time = time(8, 0)
     checkin_remind_time: time = time(14, 0)
     report_time: time = time(17, 30)
+    designated_hospitals: tuple[str, ...] = DEFAULT_HOSPITALS
     target_date: date | None = None
     send_rate_per_min: int = 20
     send_chat_gap: float = 1.0  # seconds between two messages to the same chat
@@ -123,6 +137,7 @@ class Settings:
             checkin_time=_time("CHECKIN_TIME", get("CHECKIN_TIME", "08:00")),
             checkin_remind_time=_time("CHECKIN_REMIND_TIME", get("CHECKIN_REMIND_TIME", "14:00")),
             report_time=_time("REPORT_TIME", get("REPORT_TIME", "17:30")),
+            designated_hospitals=_list(get("DESIGNATED_HOSPITALS")) or DEFAULT_HOSPITALS,
             target_date=target_date,
             send_rate_per_min=rate,
             send_chat_gap=gap,

@@ -6,7 +6,8 @@ exactly when the answer that caused it was stored.  The dispatcher here claims p
 at a time (``UPDATE … WHERE status='pending'``, safe with several instances), sends them and
 records the outcome.  A row that was being sent when the process died is marked ``unknown`` and
 never sent again: the platform may already have shown it, and a doubled message is what gets an
-account flagged.
+account flagged.  A send that certainly did not go out (refused) is tried again later, a few
+times, then recorded as ``failed``; while a transport is not connected nothing is tried at all.
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ import logging
 import random
 import time
 from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from bot.clock import Clock
 from bot.messages import ChatRef, Outbound
@@ -27,18 +31,53 @@ from models.tables import OutboxMessage
 
 log = logging.getLogger(__name__)
 
+# A send that certainly did not go out (refused, or nothing could be written) is tried again after
+# these many seconds, once each; then it is recorded as ``failed``.  One that may have gone out
+# (``maybe_sent``, or the process died while sending) is never tried again.
+RETRY_DELAYS: tuple[float, ...] = (5.0, 30.0, 120.0, 600.0)
+
+
+def transport_ready(transport: Any) -> bool:
+    """False when a transport says it has no connection right now (the forward OneBot link's
+    ``connected`` event, WeChat's ``logged_in``, the reverse server's ``accounts``, any member of
+    a group); then nothing is tried, so a restart or an outage uses up no attempts."""
+    ready = getattr(transport, "ready", None)
+    if isinstance(ready, bool):
+        return ready
+    members = getattr(transport, "members", None)
+    if isinstance(members, list) and members:
+        return any(transport_ready(m) for m in members)
+    connected = getattr(transport, "connected", None)
+    if isinstance(connected, asyncio.Event):
+        return connected.is_set()
+    logged_in = getattr(transport, "logged_in", None)
+    if isinstance(logged_in, bool):
+        return logged_in
+    accounts = getattr(transport, "accounts", None)
+    if isinstance(accounts, list):
+        return bool(accounts)
+    return True
+
 
 class Pacer:
-    """Sliding-window pacing: at most ``per_min`` sends per account in any 60 s, and at least
-    ``chat_gap`` seconds between two messages to the same chat, with a little random jitter so
-    that the rhythm does not look machine-made."""
+    """Sliding-window pacing: at most ``per_min`` sends per account in any 60 s, and no burst:
+    at most ``burst`` of them in any ``burst`` × 60/``per_min`` s (so 20/min goes out as up to
+    3 at once, then one every 3 s, never 20 in one second); at least ``chat_gap`` seconds between
+    two messages to the same chat; and a little random jitter on every wait (at most one send's
+    interval) so that the rhythm does not look machine-made.  Times are the caller's
+    (``time.monotonic()`` live, anything in tests)."""
 
-    def __init__(self, per_min: int, chat_gap: float = 1.0, jitter: float = 0.3) -> None:
+    def __init__(self, per_min: int, chat_gap: float = 1.0, jitter: float = 0.3,
+                 burst: int = 3, rng: random.Random | None = None) -> None:
         self.per_min = max(1, per_min)
         self.chat_gap = chat_gap
-        self.jitter = jitter
+        self.jitter = min(jitter, 60.0 / self.per_min)  # never more than one send's interval
+        self.burst = max(1, min(burst, self.per_min))
+        self.burst_span = self.burst * 60.0 / self.per_min
+        self.rng = rng or random.Random()
         self._sent: dict[str, deque[float]] = {}
         self._last_chat: dict[str, float] = {}
+        self._prune_at = 4096
 
     def delay(self, account: str, chat: str, now: float) -> float:
         """Seconds to wait before a message to ``chat`` on ``account`` may go."""
@@ -47,17 +86,28 @@ class Pacer:
             window.popleft()
         wait = 0.0
         if len(window) >= self.per_min:
-            wait = 60.0 - (now - window[0])
+            wait = 60.0 - (now - window[-self.per_min])
+        if len(window) >= self.burst:
+            wait = max(wait, self.burst_span - (now - window[-self.burst]))
         last = self._last_chat.get(chat)
         if last is not None:
             wait = max(wait, self.chat_gap - (now - last))
         if wait > 0:
-            wait += random.uniform(0, self.jitter)
+            wait += self.rng.uniform(0, self.jitter)
         return max(0.0, wait)
 
     def record(self, account: str, chat: str, now: float) -> None:
-        self._sent.setdefault(account, deque()).append(now)
-        self._last_chat[chat] = now
+        window = self._sent.setdefault(account, deque())
+        if window and now < window[-1]:  # seeded from the database: keep the window in order
+            window.insert(next(i for i, t in enumerate(window) if t > now), now)
+        else:
+            window.append(now)
+        if self._last_chat.get(chat, now) <= now:
+            self._last_chat[chat] = now
+        if len(self._last_chat) > self._prune_at:  # forget chats whose gap is over
+            self._last_chat = {c: t for c, t in self._last_chat.items()
+                               if now - t < self.chat_gap}
+            self._prune_at = max(4096, 2 * len(self._last_chat))
 
 
 class OutboundQueue:
@@ -68,14 +118,19 @@ class OutboundQueue:
         clock: Clock,
         rate_per_min: int = 20,
         chat_gap: float = 1.0,
+        retry_delays: tuple[float, ...] = RETRY_DELAYS,
     ) -> None:
         self.db = db
         self.transports = transports  # by platform
         self.clock = clock
         self.pacer = Pacer(rate_per_min, chat_gap)
+        self.retry_delays = retry_delays
+        self.batch = 50  # pending rows read at once
+        self._seeded: set[str] = set()
         self._wake: dict[str, asyncio.Event] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._stopping = False
 
     async def recover(self) -> int:
         """After a crash: rows left in ``sending`` may have gone out; never resend them."""
@@ -102,15 +157,20 @@ class OutboundQueue:
                     self._run(platform), name=f"outbound-{platform}"
                 )
 
-    async def stop(self) -> None:
-        for task in self._tasks.values():
-            task.cancel()
-        for task in self._tasks.values():
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+    async def stop(self, grace: float = 15.0) -> None:
+        """Let each lane finish the message it is sending and record how it went (so an
+        orderly stop leaves nothing in doubt), then stop; what is queued stays queued."""
+        self._stopping = True
+        for platform in self._tasks:
+            self._event(platform).set()
+        tasks = list(self._tasks.values())
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
+        self._stopping = False
 
     def _event(self, platform: str) -> asyncio.Event:
         return self._wake.setdefault(platform, asyncio.Event())
@@ -120,7 +180,7 @@ class OutboundQueue:
 
     async def _run(self, platform: str) -> None:
         wake = self._event(platform)
-        while True:
+        while not self._stopping:
             wake.clear()  # before looking, so a notify during the look is not lost
             try:
                 sent_any = await self.dispatch(platform)
@@ -128,32 +188,82 @@ class OutboundQueue:
                 log.exception("outbound dispatch for %s failed", platform)
                 sent_any = False
             if not sent_any:
+                transport = self.transports.get(platform)
+                # While the link is down, look again soon: it may be back any moment.
+                idle = 5.0 if transport is None or transport_ready(transport) else 0.2
                 try:
-                    await asyncio.wait_for(wake.wait(), timeout=5.0)
+                    await asyncio.wait_for(wake.wait(), timeout=idle)
                 except TimeoutError:
                     pass
 
     async def dispatch(self, platform: str, limit: int = 100_000) -> bool:
         """Send this platform's pending messages in order, paced if its transport needs it.
-        Returns True if anything was handled."""
+        Returns True if anything was handled.
+
+        Pending rows are read a batch at a time, then each is claimed, sent and recorded; the
+        outcome of one send is recorded in the same transaction that claims the next (when
+        the next may go at once), so a message costs one transaction, and at most one message
+        per lane is ever on the wire unrecorded."""
         async with self._lock(platform):
-            handled = False
-            for _ in range(limit):
-                async with self.db.session() as s:
-                    row = (
-                        await s.execute(
-                            select(OutboxMessage)
-                            .where(OutboxMessage.status == "pending",
-                                   OutboxMessage.platform == platform)
-                            .order_by(OutboxMessage.id)
-                            .limit(1)
-                        )
-                    ).scalar_one_or_none()
-                if row is None:
-                    return handled
-                await self._send_one(row)
-                handled = True
-            return handled
+            transport = self.transports.get(platform)
+            handled = 0
+            outcome: _Outcome | None = None  # the last send's, not yet recorded
+            try:
+                while handled < limit and not self._stopping:
+                    if transport is not None and not transport_ready(transport):
+                        break  # not connected (yet): try nothing, lose nothing
+                    if transport is not None and transport.paced and platform not in self._seeded:
+                        await self._seed_pacer(platform, transport)
+                    rows = await self._pending(platform, min(self.batch, limit - handled))
+                    if not rows:
+                        break
+                    for row in rows:
+                        if self._stopping or (transport is not None
+                                              and not transport_ready(transport)):
+                            break
+                        outcome = await self._send_one(row, outcome)
+                        handled += 1
+                    else:
+                        continue
+                    break
+            finally:
+                if outcome is not None:
+                    await self._record(outcome)
+            return handled > 0
+
+    async def _pending(self, platform: str, count: int) -> list[OutboxMessage]:
+        async with self.db.session() as s:
+            return list((
+                await s.execute(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.status == "pending", OutboxMessage.platform == platform,
+                           self._due())
+                    .order_by(OutboxMessage.id)
+                    .limit(count)
+                )
+            ).scalars())
+
+    def _due(self) -> Any:
+        return or_(OutboxMessage.not_before.is_(None),
+                   OutboxMessage.not_before <= self.clock.utcnow())
+
+    async def _seed_pacer(self, platform: str, transport: Transport) -> None:
+        """After a restart, what this account sent in the last minute still counts."""
+        self._seeded.add(platform)
+        now = self.clock.utcnow()
+        async with self.db.session() as s:
+            recent = (
+                await s.execute(
+                    select(OutboxMessage.account, OutboxMessage.chat, OutboxMessage.sent_at)
+                    .where(OutboxMessage.platform == platform, OutboxMessage.status == "sent",
+                           OutboxMessage.sent_at >= now - timedelta(seconds=60))
+                    .order_by(OutboxMessage.sent_at)
+                )
+            ).all()
+        mono = time.monotonic()
+        for account, chat, sent_at in recent:
+            age = max(0.0, (now - sent_at).total_seconds())
+            self.pacer.record(account or transport.account, chat, mono - age)
 
     async def drain(self, platforms: list[str] | None = None) -> None:
         """Send everything pending now (replay, simulator, tests).  Paced transports still
@@ -169,25 +279,35 @@ class OutboundQueue:
                 .values(status="failed", error="no transport for this platform")
             )
 
-    async def _send_one(self, row: OutboxMessage) -> None:
+    async def _send_one(self, row: OutboxMessage, previous: _Outcome | None) -> _Outcome | None:
+        """Claim and send ``row`` (recording ``previous`` in the claim's transaction); its
+        outcome, for the caller to record."""
         chat = ChatRef.parse(row.chat)
         transport = self.transports.get(chat.platform)
         if transport is None:
-            await self._finish(row.id, "failed", error=f"no transport for {chat.platform}")
-            return
+            await self._record(previous, _Outcome(row.id, "failed",
+                                                  error=f"no transport for {chat.platform}"))
+            return None
         if transport.paced:
             account = row.account or transport.account
             wait = self.pacer.delay(account, row.chat, time.monotonic())
             if wait > 0:
+                await self._record(previous)  # never sit on an outcome while waiting
+                previous = None
                 await asyncio.sleep(wait)
+                if not transport_ready(transport):
+                    return None  # the link went down while we waited: leave the row pending
         async with self.db.session() as s:
+            if previous is not None:
+                await s.execute(previous.statement(self.clock))
             claimed = await s.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id == row.id, OutboxMessage.status == "pending")
+                .where(OutboxMessage.id == row.id, OutboxMessage.status == "pending", self._due())
                 .values(status="sending", attempts=OutboxMessage.attempts + 1)
+                .execution_options(synchronize_session=False)
             )
             if not claimed.rowcount:
-                return  # another instance took it
+                return None  # another instance took it
         message = Outbound(
             chat=chat,
             text=row.text,
@@ -200,29 +320,54 @@ class OutboundQueue:
             result = await transport.send(message)
         except Exception as exc:  # a transport must not raise; if it does, outcome unknown
             log.exception("transport %s raised while sending", chat.platform)
-            await self._finish(row.id, "unknown", error=f"{type(exc).__name__}")
-            return
+            return _Outcome(row.id, "unknown", error=f"{type(exc).__name__}")
         if transport.paced:
             self.pacer.record(row.account or transport.account, row.chat, time.monotonic())
         if result.delivered:
-            await self._finish(row.id, "sent", platform_id=result.platform_message_id)
-        elif result.maybe_sent:
-            await self._finish(row.id, "unknown", error=result.error or "no confirmation")
-        else:
-            await self._finish(row.id, "failed", error=result.error or "refused")
+            return _Outcome(row.id, "sent", platform_id=result.platform_message_id)
+        if result.maybe_sent:
+            return _Outcome(row.id, "unknown", error=result.error or "no confirmation")
+        # certainly not sent: try again later, a few times
+        attempt = row.attempts + 1
+        error = result.error or "refused"
+        if attempt <= len(self.retry_delays):
+            delay = self.retry_delays[attempt - 1]
+            log.info("outbound %s: attempt %d not sent (%s); trying again in %g s",
+                     row.id, attempt, error, delay)
+            return _Outcome(row.id, "pending", error=error,
+                            not_before=self.clock.utcnow() + timedelta(seconds=delay))
+        log.warning("outbound %s to %s failed after %d attempts: %s", row.id, row.chat,
+                    attempt, error)
+        return _Outcome(row.id, "failed", error=error)
 
-    async def _finish(
-        self, row_id: int | None, status: str, error: str | None = None,
-        platform_id: str | None = None,
-    ) -> None:
-        async with self.db.session() as s:
-            await s.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row_id)
-                .values(
-                    status=status,
-                    error=error,
-                    platform_message_id=platform_id,
-                    sent_at=self.clock.utcnow() if status == "sent" else None,
-                )
+    async def _record(self, *outcomes: _Outcome | None) -> None:
+        statements = [o.statement(self.clock) for o in outcomes if o is not None]
+        if statements:
+            async with self.db.session() as s:
+                for statement in statements:
+                    await s.execute(statement)
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What became of one send, to be written to its row."""
+
+    row_id: int | None
+    status: str
+    error: str | None = None
+    platform_id: str | None = None
+    not_before: datetime | None = None
+
+    def statement(self, clock: Clock) -> Any:
+        return (
+            update(OutboxMessage)
+            .where(OutboxMessage.id == self.row_id)
+            .values(
+                status=self.status,
+                error=self.error,
+                platform_message_id=self.platform_id,
+                sent_at=clock.utcnow() if self.status == "sent" else None,
+                not_before=self.not_before,
             )
+            .execution_options(synchronize_session=False)
+        )

@@ -9,6 +9,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from dialogs.engine import Answers, Dialog, Step
+from dialogs.parsing.idcard import mask_id
+from dialogs.parsing.phone import mask_phone
 from dialogs.registration import parse_id, parse_mobile
 from models.tables import Worker
 from models.workers import link_identity
@@ -38,8 +40,9 @@ LINK = Dialog(
     confirm=False,
     finish=finish,
     steps=(
-        Step("id_number", "身份证号", "请输入您登记时用的身份证号（18位）：", parse_id),
-        Step("phone", "手机号", "请输入您登记时留的手机号：", parse_mobile),
+        Step("id_number", "身份证号", "请输入您登记时用的身份证号（18位）：", parse_id,
+             show=mask_id),  # shown again (masked) after 返回
+        Step("phone", "手机号", "请输入您登记时留的手机号：", parse_mobile, show=mask_phone),
     ),
 )
 DIALOGS = [LINK]

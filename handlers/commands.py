@@ -100,6 +100,7 @@ HANDLER_MODULES = (
     "handlers.tally",
     "handlers.lists",
     "handlers.buses",
+    "handlers.privacy",
 )
 
 

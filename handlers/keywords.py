@@ -22,18 +22,22 @@ class Keyword:
     pattern: re.Pattern[str]
     handler: KeywordHandler
     help: str = ""  # a line for the worker's menu, e.g. "回复“找工作”：看适合您的岗位"
+    anywhere: bool = False  # also taken in the middle of a dialog (注销)
 
 
 KEYWORDS: list[Keyword] = []
 READERS: list[tuple[int, FreeTextReader]] = []
 
 
-def keyword(pattern: str, help: str = "") -> Callable[[KeywordHandler], KeywordHandler]:
+def keyword(
+    pattern: str, help: str = "", anywhere: bool = False
+) -> Callable[[KeywordHandler], KeywordHandler]:
     """Register a handler for private messages that match ``pattern`` in full (after the text
-    is normalised and trailing punctuation dropped)."""
+    is normalised and trailing punctuation dropped).  ``anywhere``: the router also offers the
+    message to it while a dialog is in progress, before the dialog sees it."""
 
     def register(func: KeywordHandler) -> KeywordHandler:
-        KEYWORDS.append(Keyword(re.compile(pattern), func, help))
+        KEYWORDS.append(Keyword(re.compile(pattern), func, help, anywhere))
         return func
 
     return register
@@ -60,6 +64,18 @@ async def dispatch(ctx: Context, text: str) -> bool:
     for _, read in READERS:
         if await read(ctx, text):
             return True
+    return False
+
+
+async def dispatch_anywhere(ctx: Context, text: str) -> bool:
+    """Only the keywords registered with ``anywhere=True`` (used in the middle of a dialog)."""
+    bare = text.strip().rstrip("。.!！~ ")
+    for kw in KEYWORDS:
+        if kw.anywhere:
+            match = kw.pattern.fullmatch(bare)
+            if match:
+                await kw.handler(ctx, match)
+                return True
     return False
 
 

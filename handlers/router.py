@@ -4,16 +4,20 @@ dialog, or a keyword (登记, 继续, 我的信息…).
 Each message is handled in one database transaction that also records its platform id and
 queues its replies: a duplicate delivery finds the id and is dropped; a crash leaves nothing
 half done, and the platform's redelivery is then handled afresh.  Messages of one person are
-handled one after another, never two against the same dialog state at once.
+handled one after another, never two against the same dialog state at once: in one process by
+an asyncio lock per person; across instances on PostgreSQL by a transaction-scoped advisory
+lock per person as well (on SQLite the id's insert already takes the database's write lock).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
+from sqlalchemy import text as sql_text
 from sqlalchemy.exc import IntegrityError
 
 from dialogs.engine import DialogEngine
@@ -37,6 +41,17 @@ LINK_WORDS = ("关联", "关联账号", "我登记过", "我已经登记过", "�
 INFO_WORDS = ("我的信息", "查看信息", "我的登记", "查看登记")
 HELP_WORDS = ("帮助", "菜单", "?", "？", "你好", "您好", "在吗", "hi", "hello")
 SORRY = "抱歉，系统刚才出了点问题，您的消息没有处理成功，请稍后再发一次。"
+# First half of the two-part advisory lock key of a person (the migration uses the one-part form).
+_PERSON_LOCKS = 0x46475450
+
+
+class _Duplicate(Exception):
+    """The message's id is recorded already: a redelivery."""
+
+
+def _person_key(identity: str) -> int:
+    return int.from_bytes(hashlib.blake2b(identity.encode(), digest_size=4).digest(), "big",
+                          signed=True)
 
 
 class PersonLocks:
@@ -74,22 +89,32 @@ class Router:
         self.services = services
         self.engine = engine
         self.locks = PersonLocks()
+        # At most this many messages in the database at once; the rest wait their turn here,
+        # in order, so that the outbound queue is never stuck behind all of them: replies flow
+        # while a crowd's messages are handled, not in one wave at the end.
+        self.slots = asyncio.Semaphore(4 if services.db.dialect == "sqlite" else 8)
         commands.load_all()
 
     async def handle(self, msg: Inbound) -> bool:
         """Handle one message; False when it was a duplicate delivery."""
         db = self.services.db
-        async with self.locks.hold(msg.identity):
+        async with self.locks.hold(msg.identity), self.slots:
             try:
                 async with db.session() as session:
-                    key = (msg.chat.platform, msg.message_id)
-                    if await session.get(InboundSeen, key) is not None:
-                        return False
-                    session.add(InboundSeen(platform=key[0], message_id=key[1],
+                    if db.dialect == "postgresql":  # another instance may have this person too
+                        await session.execute(sql_text("SELECT pg_advisory_xact_lock(:a, :b)"),
+                                              {"a": _PERSON_LOCKS, "b": _person_key(msg.identity)})
+                    # OneBot ids are 32-bit hashes: the same id from two people is two messages.
+                    # A duplicate delivery fails this insert (no look-up first: one query less).
+                    session.add(InboundSeen(platform=msg.chat.platform,
+                                            message_id=f"{msg.sender_id}:{msg.message_id}",
                                             seen_at=self.services.clock.utcnow()))
-                    await session.flush()
+                    try:
+                        await session.flush()
+                    except IntegrityError:
+                        raise _Duplicate from None
                     await self.route(Context(self.services, session, msg))
-            except IntegrityError:
+            except _Duplicate:
                 log.info("duplicate delivery %s:%s dropped", msg.chat.platform, msg.message_id)
                 return False
             except Exception:
@@ -114,6 +139,8 @@ class Router:
             return
         state = await self.engine.load(ctx, msg.identity)
         bare = text.strip("。.!！~ ")
+        if state is not None and not state.paused and await keywords.dispatch_anywhere(ctx, text):
+            return  # 注销 works in the middle of a dialog too (the dialog is left as it was)
         if state is not None and not state.paused:
             if bare in LINK_WORDS and state.dialog == "registration" and not state.answers:
                 await self.start_link(ctx)  # asked at the consent question: nothing is lost

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from alembic import command
@@ -22,6 +24,7 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Any constant works; it only has to be the same for every instance of the bot.
 _PG_MIGRATION_LOCK = 7_391_042
+_IN_SESSION: ContextVar[Database | None] = ContextVar("in_session", default=None)
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -31,7 +34,11 @@ def create_engine(url: str) -> AsyncEngine:
         database = parsed.database or ""
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # Sessions always end in a commit or a rollback: the pool's own rollback on return
+        # would be one more round trip to SQLite's thread per transaction.
+        # hide_parameters: a database error's text must not quote a worker's data into the log.
+        engine = create_async_engine(url, connect_args={"timeout": 30},
+                                     pool_reset_on_return=None, hide_parameters=True)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - trivial
@@ -43,7 +50,8 @@ def create_engine(url: str) -> AsyncEngine:
             cur.close()
 
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True,
+                               hide_parameters=True)
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -76,6 +84,11 @@ class Database:
         self.url = url
         self.engine = create_engine(url)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time, and a writer that finds it busy sleeps and retries
+        # (up to 100 ms a try): under load the database then sits idle between sleepers.  Its
+        # sessions queue here instead, in order (a session opened inside another, in the same
+        # task, does not wait).
+        self._one_at_a_time = asyncio.Lock() if self.dialect == "sqlite" else None
 
     @property
     def dialect(self) -> str:
@@ -86,6 +99,21 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
+        lock = self._one_at_a_time
+        if lock is None or _IN_SESSION.get() is self:
+            async with self._session() as session:
+                yield session
+            return
+        async with lock:
+            token = _IN_SESSION.set(self)
+            try:
+                async with self._session() as session:
+                    yield session
+            finally:
+                _IN_SESSION.reset(token)
+
+    @asynccontextmanager
+    async def _session(self) -> AsyncIterator[AsyncSession]:
         async with self.sessions() as session:
             try:
                 yield session

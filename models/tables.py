@@ -27,7 +27,12 @@ class Household(SQLModel, table=True):
 class Worker(SQLModel, table=True):
     """A migrant worker as registered (摸排登记)."""
 
-    __table_args__ = (Index("ix_worker_area", "township", "village"),)
+    __table_args__ = (
+        Index("ix_worker_area", "township", "village"),
+        # covers the daily tally's grouped counts (models/tally.py, revision 0002_tally)
+        Index("ix_worker_tally", "township", "village", "status", "work_area", "intent",
+              "poverty", "relocated", "registered_at", "household_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     name: str
@@ -174,7 +179,11 @@ class Checkin(SQLModel, table=True):
     """One check-in reply.  A later reply the same day corrects it: the earlier row is kept
     with ``superseded=True`` (history), the newest is the day's reading."""
 
-    __table_args__ = (Index("ix_checkin_day", "day", "worker_id"),)
+    __table_args__ = (
+        Index("ix_checkin_day", "day", "worker_id"),
+        # covers the daily tally's check-in counts (models/tally.py, revision 0002_tally)
+        Index("ix_checkin_tally", "day", "superseded", "worker_id", "abnormal"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     worker_id: int = Field(foreign_key="worker.id", index=True)
@@ -245,6 +254,35 @@ class VacancyPush(SQLModel, table=True):
     worker_id: int = Field(primary_key=True, foreign_key="worker.id")
     at: datetime
     rank: int = 0
+
+
+class WorkerTerm(SQLModel, table=True):
+    """A matching term of a worker's profile (``dialogs/matching.py``), found by its term."""
+
+    __table_args__ = (Index("ix_workerterm_term", "term", "worker_id", "weight"),)
+
+    worker_id: int = Field(primary_key=True, foreign_key="worker.id")
+    term: str = Field(primary_key=True)
+    kind: str  # job / place
+    weight: float
+
+
+class WorkerTermStamp(SQLModel, table=True):
+    """The ``worker.updated_at`` the worker's terms were computed from (stale when different)."""
+
+    worker_id: int = Field(primary_key=True, foreign_key="worker.id")
+    updated_at: datetime
+
+
+class VacancyTerm(SQLModel, table=True):
+    """A matching term of a vacancy."""
+
+    __table_args__ = (Index("ix_vacancyterm_term", "term", "vacancy_id", "weight"),)
+
+    vacancy_id: int = Field(primary_key=True, foreign_key="vacancy.id")
+    term: str = Field(primary_key=True)
+    kind: str
+    weight: float
 
 
 # ----- enterprises and chartered buses ------------------------------------------------------------

@@ -347,7 +347,8 @@ def encode_message(out: Outbound) -> list[Segment]:
         if out.mention_all:
             segments.append({"type": "at", "data": {"qq": "all"}})
         for user_id in out.mentions:
-            if user_id.isascii() and user_id.isdigit():
+            # qq "0" is how Lagrange writes @all: never a person, never sent.
+            if user_id.isascii() and user_id.isdigit() and int(user_id) > 0:
                 segments.append({"type": "at", "data": {"qq": user_id}})
     text = out.text
     if segments and text and not text[0].isspace():
