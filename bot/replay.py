@@ -9,10 +9,11 @@ line is read.  See DESIGN.md for the contract.
 
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any, TextIO
 
 from bot.app import App
@@ -83,14 +84,18 @@ class Replay:
             await self.app.outbound.drain()
             return [*self._outputs(), {"sync": line["sync"]}]
         if "clock" in line:
-            await self.app.jobs.advance(parse_time(str(line["clock"]), self.settings))
+            until = parse_time(str(line["clock"]), self.settings)
+            self._not_backwards(until, "clock")
+            await self.app.jobs.advance(until)
             await self.app.outbound.drain()
             return self._outputs()
         user = str(line.get("user") or "").strip()
         if not user:
             raise ReplayError('a message line needs "user"')
         if "at" in line:
-            self.clock.set(parse_time(str(line["at"]), self.settings))
+            when = parse_time(str(line["at"]), self.settings)
+            self._not_backwards(when, "at")
+            self.clock.set(when)
         chat = parse_chat(str(line.get("chat", "private")), user)
         msg = Inbound(
             chat=chat,
@@ -110,12 +115,46 @@ class Replay:
     def _outputs(self) -> list[dict[str, Any]]:
         return [render(out) for out in self.transport.take()]
 
+    def _not_backwards(self, when: datetime, field: str) -> None:
+        if when < self.clock.now():
+            shown = self.clock.now().astimezone(self.settings.tz).isoformat(timespec="minutes")
+            raise ReplayError(f'"{field}" goes back in time: the replay clock is at {shown}')
+
+
+def start_of_script(first: dict[str, Any], settings: Settings) -> datetime | None:
+    """Where the replay clock starts: midnight (district time) of the day the first line names.
+
+    A script dated in the past (``"at": "2024-02-03T08:30"``) must run on that day, and a first
+    ``clock`` line must run the jobs of that morning; a script whose first line names no time
+    runs at the real time.
+    """
+    value = first.get("at", first.get("clock"))
+    if value is None:
+        return None
+    when = parse_time(str(value), settings).astimezone(settings.tz)
+    return datetime.combine(when.date(), time(0, 0), tzinfo=settings.tz)
+
 
 async def run_replay(settings: Settings, lines: Iterable[str], out: TextIO) -> int:
     """Play ``lines``; print outputs to ``out``.  Returns the number of bad input lines."""
     bad = 0
-    async with Replay(settings) as replay:
-        for number, raw in enumerate(lines, 1):
+    numbered = enumerate(lines, 1)
+    pending: list[tuple[int, str]] = []
+    start: datetime | None = None
+    for number, raw in numbered:  # read up to the first line that is a JSON object
+        pending.append((number, raw))
+        try:
+            first = json.loads(raw.strip())
+        except json.JSONDecodeError:
+            continue
+        if isinstance(first, dict):
+            try:
+                start = start_of_script(first, settings)
+            except ValueError:
+                start = None
+            break
+    async with Replay(settings, start=start) as replay:
+        for number, raw in itertools.chain(pending, numbered):
             raw = raw.strip()
             if not raw or raw.startswith("#"):
                 continue

@@ -13,8 +13,8 @@ from tests.ids import make_id
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def bot_process(database_url: str, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "DATABASE_URL": database_url, "SIMULATOR": "off"}
+def bot_process(database_url: str, *args: str, **env_extra: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "DATABASE_URL": database_url, "SIMULATOR": "off", **env_extra}
     return subprocess.Popen(
         [sys.executable, "-m", "bot", *args],
         cwd=ROOT, env=env, text=True, encoding="utf-8",
@@ -70,6 +70,28 @@ def test_replay_file_prints_json_lines(database_url, tmp_path):
     rows = [json.loads(line) for line in out.splitlines()]
     assert [r["to"] for r in rows] == ["u1", "u1"]
     assert "同意" in rows[0]["text"] and "姓名" in rows[1]["text"]
+
+
+def test_replay_runs_on_the_day_the_script_names(database_url, tmp_path):
+    """A script dated in the past runs on that day: its clock line posts that day's report, and
+    a line that would move the clock backwards is reported instead of silently ignored."""
+    script = tmp_path / "past.jsonl"
+    lines = [
+        {"user": "u1", "text": "你好", "at": "2024-02-03T08:30"},
+        {"clock": "2024-02-03T17:31"},
+        {"user": "u1", "text": "你好", "at": "2024-02-03T07:00"},
+    ]
+    script.write_text("# a day in 2024\n"
+                      + "\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n",
+                      encoding="utf-8")
+    proc = bot_process(database_url, "replay", str(script), TASKFORCE_GROUPS="sim:g1",
+                       REPORT_TIME="17:30")
+    out, err = proc.communicate(timeout=60)
+    rows = [json.loads(line) for line in out.splitlines()]
+    reports = [r for r in rows if r.get("chat") == "group:g1"]
+    assert len(reports) == 1 and "2月3日" in reports[0]["text"], rows
+    assert "goes back in time" in rows[-1]["error"] and rows[-1]["error"].startswith("line 4")
+    assert proc.returncode == 1, err
 
 
 def test_replay_missing_file_is_a_clear_error(database_url):
