@@ -75,7 +75,8 @@ RELATION = (
     Option("其他", "其他亲属", ("其它", "亲戚")),
 )
 SELF = "本人"
-SELF_WORDS = ("本人", "我", "我自己", "自己", "是我", "我是户主", "户主是我", "就是我")
+SELF_WORDS = ("本人", "我", "我自己", "自己", "是我", "我是户主", "户主是我", "就是我", "是", "是的",
+              "我是", "我就是", "我就是户主", "户主就是我", "本人就是")
 
 
 # ----- parsers that need more than one field ---------------------------------------------------
@@ -140,6 +141,36 @@ def text_of(limit: int):
         return parse_free_text(text, limit)
 
     return parse
+
+
+# Words that answer a yes/no question or the summary, never a job or a place: typed one step too
+# early they must not be stored as the answer ("期望地点：确认").
+NOT_AN_ANSWER = ("确认", "确定", "好的", "好", "是", "是的", "对", "嗯", "可以", "行", "ok", "收到")
+
+
+def parse_wanted_job(text: str, env: ParseEnv) -> str:
+    answer = parse_free_text(text, 60)
+    bare = answer.strip("。.！! ").lower()
+    if bare in NOT_AN_ANSWER:
+        raise ParseError("请写想做的工作，例如：普工、电焊、保洁、司机；什么都可以就回复“不限”。")
+    if any(ch.isdigit() for ch in bare) and parse_salary_or_none(bare) is not None:
+        raise ParseError("这一题请写想做的工作，例如：普工、电焊、保洁、司机；月薪在后面一题填。")
+    return answer
+
+
+def parse_wanted_place(text: str, env: ParseEnv) -> str:
+    answer = parse_free_text(text, 30)
+    bare = answer.strip("。.！! ").lower()
+    if bare in NOT_AN_ANSWER or bare.isdigit():
+        raise ParseError("请写希望在哪里工作，例如：花溪区内、贵阳市、广东；哪里都行就回复“不限”。")
+    return answer
+
+
+def parse_salary_or_none(text: str) -> Any:
+    try:
+        return parse_salary(text)
+    except ParseError:
+        return None
 
 
 def name_of(text: str, env: ParseEnv) -> str:
@@ -237,9 +268,9 @@ STEPS: tuple[Step, ...] = (
     Step("intent", "就业意愿", "您接下来的打算是？", options=INTENT,
          when=lambda a: a.get("status") == JOBLESS),
     Step("wanted_job", "期望工种", "想找什么工作？（例如：普工、电焊、保洁、司机）",
-         text_of(60), when=seeking),
+         parse_wanted_job, when=seeking),
     Step("wanted_place", "期望地点", "希望在哪里工作？（例如：花溪区内、贵阳市、广东）",
-         text_of(30), when=seeking),
+         parse_wanted_place, when=seeking),
     Step("wanted_salary", "期望月薪", "期望月薪多少？（例如：4000、3000到5000、面议）",
          parse_salary_range, show=show_salary, optional=True, when=seeking),
 )

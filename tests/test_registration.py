@@ -325,3 +325,21 @@ async def test_a_difficulty_that_starts_with_no_is_kept(settings):
         async with bot.app.db.session() as s:
             state = await s.get(DialogState, "sim:u1")
         assert state.answers["difficulty"] == "没有劳动力,老人生病"  # NFKC-normalised
+
+
+async def test_answers_typed_one_question_early_are_refused_not_stored(settings):
+    """A salary typed at the job question, or "确认" at the place question, is asked again with
+    a hint instead of being stored as the answer; "是" to the head question means oneself."""
+    async with BotDriver(settings) as bot:
+        steps = [s if s[0] != "本人" else ("是", "哪类人员") for s in BASE]
+        await answer_all(bot, "u1", steps)
+        await answer_all(bot, "u1", [("4", "打算"), ("就近就业", "什么工作")])
+        again = await bot.ask("u1", "4000")
+        assert "月薪在后面一题填" in again and "哪里工作" not in again
+        assert "哪里工作" in await bot.ask("u1", "电焊")
+        again = await bot.ask("u1", "确认")
+        assert "希望在哪里工作" in again and "月薪" not in again
+        assert "月薪" in await bot.ask("u1", "不限")
+        summary = await bot.ask("u1", "4000")
+        assert "期望工种：电焊" in summary and "期望地点：不限" in summary
+        assert "户主姓名：本人" in summary
