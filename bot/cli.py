@@ -141,7 +141,7 @@ async def cadre(settings: Settings, args: argparse.Namespace) -> int:
     from bot.clock import Clock
     from dialogs.parsing.errors import ParseError
     from dialogs.parsing.places import TownshipDirectory, parse_village
-    from models.cadres import add_cadre, create_invite
+    from models.cadres import INVITE_VALID, add_cadre, create_invite
     from models.db import Database
 
     township = village = None
@@ -175,7 +175,8 @@ async def cadre(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"已添加：{args.name}（{args.identity}）")
             else:
                 code = await create_invite(session, args.name, args.role, township, village, now)
-                print(f"邀请码：{code}\n请让 {args.name} 私聊机器人发送：/绑定 {code}")
+                print(f"邀请码：{code}\n请让 {args.name} 私聊机器人发送：/绑定 {code}\n"
+                      f"邀请码只能用一次，{INVITE_VALID.days} 天内有效。")
     finally:
         await db.close()
     return 0

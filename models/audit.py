@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.logsafe import redact
 from models.tables import AuditLog
 
 DETAIL_MAX = 500
@@ -21,9 +22,13 @@ def audit(
     at: datetime | None = None,
 ) -> AuditLog:
     """Add an audit row.  ``actor`` is a chat identity (``qq:10001``) or ``cli``; ``action`` a
-    short dotted word (``worker.view``, ``list``, ``export``); ``target`` what it was about."""
+    short dotted word (``worker.view``, ``list``, ``export``); ``target`` what it was about.
+
+    ``detail`` often quotes what the cadre typed (``/查 13812345678``): ID numbers and phones in
+    it are masked, because the audit log is read by more people than the record itself.
+    """
     row = AuditLog(at=at or datetime.now(UTC), actor=actor, action=action, target=str(target),
-                   detail=detail[:DETAIL_MAX])
+                   detail=redact(detail)[:DETAIL_MAX])
     session.add(row)
     return row
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.tables import AuditLog, Cadre, Invite
@@ -45,13 +45,36 @@ async def create_invite(
     return code
 
 
+INVITE_VALID = timedelta(days=7)
+# Wrong codes one account may try in a day: 8 characters from 31 cannot be guessed in a few
+# tries, and a limit keeps it so.
+BIND_TRIES_PER_DAY = 5
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite gives naive datetimes back; every stored datetime is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 async def redeem_invite(ctx: Context, code: str) -> str:
     from handlers.permissions import ROLES
 
+    now = ctx.services.clock.utcnow()
+    failed = await ctx.session.scalar(
+        select(func.count()).select_from(AuditLog).where(
+            AuditLog.actor == ctx.identity, AuditLog.action == "cadre.bind_failed",
+            AuditLog.at >= now - timedelta(days=1)))
+    if (failed or 0) >= BIND_TRIES_PER_DAY:
+        return "今天输错邀请码的次数太多了，请明天再试，或请管理员直接添加您。"
     invite = await ctx.session.get(Invite, code)
     if invite is None or invite.used_at is not None:
-        return "这个邀请码不对或已经用过了，请向管理员要一个新的。"
-    now = ctx.services.clock.utcnow()
+        ctx.session.add(AuditLog(at=now, actor=ctx.identity, action="cadre.bind_failed"))
+        return "这个邀请码不对或已经用过了，请核对后再发一次，或向管理员要一个新的。"
+    if now - _utc(invite.created_at) > INVITE_VALID:
+        ctx.session.add(AuditLog(at=now, actor=ctx.identity, action="cadre.bind_failed",
+                                 detail="expired"))
+        return (f"这个邀请码已经过期了（邀请码 {INVITE_VALID.days} 天内有效），"
+                "请向管理员要一个新的。")
     cadre = await add_cadre(ctx.session, ctx.identity, invite.name, invite.role,
                             invite.township, invite.village, now)
     invite.used_by, invite.used_at = ctx.identity, now

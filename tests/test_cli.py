@@ -46,3 +46,25 @@ def test_cadre_add_rejects_bad_input(database_url):
     assert bad_area.returncode == 2 and "Traceback" not in bad_area.stderr
     bad_id = cli(database_url, "cadre", "add", "c1", "--name", "李", "--role", "district")
     assert bad_id.returncode == 2 and "平台:账号" in bad_id.stderr
+
+
+async def test_invite_expires_after_a_week_and_guessing_is_limited(settings):
+    from datetime import timedelta
+
+    from models.cadres import create_invite
+
+    async with BotDriver(settings) as bot:
+        now = bot.app.clock.utcnow()
+        async with bot.app.db.session() as s:
+            old = await create_invite(s, "王村长", "village", "青岩镇", "歪脚村",
+                                      now - timedelta(days=8))
+            fresh = await create_invite(s, "李村长", "village", "青岩镇", "歪脚村",
+                                        now - timedelta(days=6))
+        assert "过期" in await bot.ask("c1", f"/绑定 {old}")
+        for _ in range(4):
+            assert "不对" in await bot.ask("c1", "/绑定 ABCDEFGH")
+        refused = await bot.ask("c1", f"/绑定 {fresh}")  # the sixth try of the day
+        assert "次数太多" in refused and "绑定成功" not in refused
+        assert "绑定成功" in await bot.ask("c2", f"/绑定 {fresh}")  # another account may
+        await bot.feed({"clock": (now + timedelta(days=1, minutes=1)).isoformat()})
+        assert "用过" in await bot.ask("c1", f"/绑定 {fresh}")  # the next day: tries again

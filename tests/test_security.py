@@ -495,8 +495,6 @@ async def test_reading_and_exporting_records_is_audited(settings, tmp_path):
             ("sim:d1", "worker.view", str(worker.id)), ("sim:d1", "export", "全区")]
 
 
-@pytest.mark.xfail(strict=True, reason="handlers/workbench.py audits the /查 query as typed, so a "
-                   "search by full ID number or phone stores it unmasked in auditlog.detail")
 async def test_the_audit_log_holds_no_full_id_or_phone(settings):
     async with BotDriver(settings) as bot:
         async with bot.app.db.session() as s:

@@ -56,6 +56,14 @@ async def test_find_by_name_phone_tail_and_number(settings):
         viewed = await audits(bot, "worker.view")
         assert [a.actor for a in viewed] == ["sim:vil", "sim:vil", "sim:vil", "sim:bur"]
         assert all(a.target == str(w.id) for a in viewed)
+        # a full phone or ID number typed as the query is found, and masked in the audit log
+        assert "王小明" in await bot.ask("vil", "/查 13812345678")
+        assert "王小明" in await bot.ask("vil", f"/查 {w.id_number}")
+        assert "没有找到" in await bot.ask("vil", "/查 13912340000")
+        logged = " ".join(a.detail for a in await audits(bot, "worker.view")
+                          + await audits(bot, "worker.search"))
+        assert "138****5678" in logged and "13812345678" not in logged
+        assert w.id_number not in logged and "13912340000" not in logged
 
 
 # The on-behalf registration: (answer, what the next question must contain).
