@@ -23,7 +23,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from dialogs.parsing.choices import Option, match_choice, match_choices
 from dialogs.parsing.errors import ParseError
-from dialogs.parsing.textnorm import normalize
+from dialogs.parsing.textnorm import clean_text, normalize
 from models.tables import DialogState
 
 if TYPE_CHECKING:
@@ -205,6 +205,7 @@ class DialogEngine:
     async def handle(self, ctx: Context, state: DialogState, text: str, has_media: bool) -> None:
         """Take one message as the answer to the current question (or a dialog word)."""
         dialog = self.dialogs[state.dialog]
+        typed = clean_text(text or "")  # what the parser gets: punctuation as typed
         text = normalize(text or "")
         if not text:
             why = "我只能看懂文字哦。" if has_media else "没有收到内容。"
@@ -233,7 +234,7 @@ class DialogEngine:
             return
         env = ParseEnv(today=ctx.today, answers=state.answers, ctx=ctx)
         try:
-            value = step.understand(text, env)
+            value = step.understand(typed, env)
         except ParseError as err:
             self._say(ctx, err.hint)
             return

@@ -150,3 +150,11 @@ def test_small_helpers() -> None:
     assert not looks_like_markup("1<2 and 3>2")
     assert looks_like_sql("x'; delete from users")
     assert not looks_like_sql("我会电焊")
+
+
+def test_clean_text_keeps_chinese_punctuation_but_not_full_width_digits():
+    from dialogs.parsing.textnorm import clean_text
+
+    typed = "  在东莞（长安镇）做过，３年\u200b普工：焊接  "
+    assert clean_text(typed) == "在东莞（长安镇）做过，3年普工：焊接"
+    assert clean_text("ＣＱ码\n\n第二行") == "CQ码 第二行"

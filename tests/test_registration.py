@@ -324,7 +324,7 @@ async def test_a_difficulty_that_starts_with_no_is_kept(settings):
         assert "技能" in await bot.ask("u1", "没有劳动力，老人生病")
         async with bot.app.db.session() as s:
             state = await s.get(DialogState, "sim:u1")
-        assert state.answers["difficulty"] == "没有劳动力,老人生病"  # NFKC-normalised
+        assert state.answers["difficulty"] == "没有劳动力，老人生病"  # punctuation as typed
 
 
 async def test_answers_typed_one_question_early_are_refused_not_stored(settings):

@@ -6,6 +6,7 @@ import re
 
 from dialogs.parsing.errors import ParseError
 from dialogs.parsing.textnorm import (
+    clean_text,
     cn_number,
     has_emoji,
     has_han,
@@ -80,8 +81,9 @@ def parse_free_text(text: str, max_len: int = 200) -> str:
     """A free answer (skills, employer, past jobs), cleaned but otherwise kept as typed.
 
     Markup-like text such as "[CQ:…]" or "<b>" stays literal: transports escape on output.
+    Chinese punctuation is kept as typed (no NFKC: "，" must not become ",").
     """
-    t = normalize(text)
+    t = clean_text(text)
     if not t:
         raise ParseError("请用文字回答一下（如果没有，可以回复 跳过）")
     if len(t) > max_len:

@@ -52,6 +52,28 @@ def normalize(text: str) -> str:
     return " ".join("".join(kept).split())
 
 
+# Full-width digits and Latin letters ("１３８", "ＣＱ") become ASCII; full-width punctuation stays.
+_FULL_WIDTH_ALNUM = {
+    cp: cp - 0xFEE0
+    for first, last in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
+    for cp in range(first, last + 1)
+}
+
+
+def clean_text(text: str) -> str:
+    """Free text as typed, tidied: like :func:`normalize` but without NFKC, so Chinese
+    punctuation ("，" "：" "（）") stays as the person wrote it when it is shown back to them
+    and to cadres; full-width digits and letters still become ASCII. Use :func:`normalize` for
+    anything that is matched or parsed."""
+    if not text:
+        return ""
+    text = text.translate(_ZERO_WIDTH).translate(_FULL_WIDTH_ALNUM)
+    kept = [
+        ch for ch in text if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn")
+    ]
+    return " ".join("".join(kept).split())
+
+
 def is_han(ch: str) -> bool:
     """True for a Chinese character (CJK unified ideographs, extensions and compatibility)."""
     cp = ord(ch)
