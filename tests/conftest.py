@@ -89,7 +89,9 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 
 
 @pytest.fixture
-def settings(database_url: str):
+def settings(database_url: str, tmp_path):
     from bot.config import Settings
 
-    return Settings(database_url=database_url, simulator=False)
+    # charts go to the test's folder, not to data/charts in the checkout
+    return Settings(database_url=database_url, simulator=False,
+                    extra={"charts_dir": str(tmp_path / "charts")})
