@@ -4,6 +4,10 @@
   abnormal (“昨天您报告了发热，今天怎么样？”), then the prompt to every other registered worker
   who has not checked in today.  One message each: the follow-up stands in for the prompt.
 * ``CHECKIN_REMIND_TIME`` (14:00): a reminder to those still silent.
+* At start-up (``App.on_start``): a bot that was down at one of those times sends what it
+  missed today — the prompt if it comes back before the reminder time, the reminder if it comes
+  back before ``LATE_LIMIT`` (no prompts late in the evening). The ``Nudge`` rows make this safe
+  after an ordinary restart too: nobody gets a second copy.
 
 Only registered workers with a linked WeChat/QQ account are written to; not cadres, not people
 who have not registered.  Each message is claimed with a ``Nudge`` row (kind, worker, day) in the
@@ -20,7 +24,7 @@ asking them at all, would cost them more.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from dialogs.checkin_text import load_dictionary
@@ -43,6 +47,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 BATCH = 200  # workers per transaction
+LATE_LIMIT = time(20, 0)  # a missed message is not sent after this (district time)
 
 
 def _in_dialog(app: App, target: Target) -> str:
@@ -116,10 +121,27 @@ async def remind(app: App, when: datetime) -> None:
                  remind_text)
 
 
+async def catch_up(app: App) -> None:
+    """Send today's prompt or reminder if the bot was down when it fell due."""
+    settings = app.settings
+    now = app.clock.now().astimezone(settings.tz)
+    if settings.checkin_time <= now.time() < settings.checkin_remind_time:
+        log.info("check-in: the bot started after %s, sending today's missed prompts",
+                 settings.checkin_time)
+        await morning(app, now)
+    elif settings.checkin_remind_time <= now.time() < LATE_LIMIT:
+        log.info("check-in: the bot started after %s, sending today's missed reminders",
+                 settings.checkin_remind_time)
+        await remind(app, now)
+
+
 def jobs(app: App) -> list[Job]:
     # jieba's dictionary takes a second or two to load: do it now, not in a worker's first reply.
     load_dictionary()
     settings = app.settings
+    hooks = getattr(app, "on_start", None)
+    if hooks is not None:
+        hooks.append(catch_up)
     return [
         Job("checkin_prompt", at=settings.checkin_time, func=morning),
         Job("checkin_remind", at=settings.checkin_remind_time, func=remind),

@@ -115,6 +115,28 @@ async def test_reminder_only_to_the_silent_and_once(settings):
         assert recipients(out) == list(WORKERS)
 
 
+async def test_a_bot_down_at_prompt_time_sends_the_missed_prompt_when_it_is_back(settings):
+    def at(hhmm: str, day: str = SUNDAY) -> datetime:
+        return datetime.fromisoformat(f"{day}T{hhmm}").replace(tzinfo=settings.tz)
+
+    async with BotDriver(setup(settings), start=f"{SUNDAY}T07:00") as bot:
+        await people(bot)
+        await bot.shutdown()  # down from 07:00 to 10:30: the 08:00 prompt did not go
+        await bot.boot(at("10:30"))
+        out = await bot.feed({"sync": 1})
+        assert recipients(out) == list(WORKERS) and "36.5 正常 在家" in private(out, "u1")
+        await bot.restart()  # an ordinary restart sends nothing again
+        assert recipients(await bot.feed({"sync": 2})) == []
+        assert "打卡成功" in await bot.ask("u1", "36.5 正常")
+        await bot.shutdown()  # down over the 14:00 reminder
+        await bot.boot(at("15:10"))
+        out = await bot.feed({"sync": 3})
+        assert recipients(out) == ["u2", "u3"] and "还没有健康打卡" in private(out, "u2")
+        await bot.shutdown()  # down all the next day until the evening: nothing that late
+        await bot.boot(at("20:30", "2024-02-05"))
+        assert recipients(await bot.feed({"sync": 4})) == []
+
+
 async def test_a_check_in_before_the_prompt_needs_no_prompt(settings):
     async with BotDriver(setup(settings), start=f"{SUNDAY}T06:30") as bot:
         await people(bot)
