@@ -1,5 +1,5 @@
-"""The command line: ``python -m bot [run | replay FILE | cadre add | cadre invite | export |
-import FILE]``.
+"""The command line: ``python -m bot [run | check | replay FILE | cadre add | cadre invite |
+export | import FILE]``.
 
 Messages for the person at the terminal are in Chinese (district IT staff run these).
 """
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="输出调试日志")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="运行机器人（默认）")
+    sub.add_parser("check", help="启动前检查：数据库、QQ/微信连接、群、工作人员、字体等（不做任何修改）")
     replay = sub.add_parser("replay", help="回放脚本对话，逐行输出机器人发出的消息")
     replay.add_argument("file", help="JSONL 文件；“-”表示标准输入")
     cadre = sub.add_parser("cadre", help="工作人员管理")
@@ -68,6 +69,11 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(run(settings))
         if command == "replay":
             return asyncio.run(replay(settings, args.file))
+        if command == "check":
+            from bot.doctor import check
+
+            logging.getLogger().setLevel(logging.WARNING)  # the report is the output
+            return asyncio.run(check(settings, sys.stdout))
         if command == "cadre":
             return asyncio.run(cadre(settings, args))
         if command in ("export", "import"):
