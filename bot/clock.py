@@ -34,3 +34,8 @@ class ManualClock(Clock):
         when = when.astimezone(UTC)
         if when > self._now:
             self._now = when
+
+    def rewind(self, when: datetime) -> None:
+        """Put the clock at ``when`` even if that is earlier (a replay that first ran on the real
+        clock and then names the day it is about)."""
+        self._now = when.astimezone(UTC)

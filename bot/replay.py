@@ -2,7 +2,9 @@
 
 Each input line is one message (``{"user", "chat", "text", "name"?, "at"?, "id"?}``), a clock
 step (``{"clock": "2024-02-03T17:30"}``, which runs every job that falls due on the way) or a
-sync marker (``{"sync": 7}``, echoed once everything before it is printed).  Everything the bot
+sync marker (``{"sync": 7}``, echoed once everything before it is printed).  A message's ``at``
+moves the clock too, running the jobs due on the way before the message is handled.  The clock
+starts at midnight of the first named day (the real time if no line names one).  Everything the bot
 sends, to anyone in any chat, is printed as one JSON line, and flushed before the next input
 line is read.  See DESIGN.md for the contract.
 """
@@ -67,6 +69,9 @@ class Replay:
 
     def __init__(self, settings: Settings, start: datetime | None = None) -> None:
         self.clock = ManualClock(start)
+        # False while the clock is the real time by default: the first line that names a time
+        # then sets the day, even an earlier one.
+        self._anchored = start is not None
         self.transport = CollectingTransport("sim")
         self.app = App(settings, clock=self.clock, transports=[self.transport])
         self.settings = settings
@@ -84,18 +89,14 @@ class Replay:
             await self.app.outbound.drain()
             return [*self._outputs(), {"sync": line["sync"]}]
         if "clock" in line:
-            until = parse_time(str(line["clock"]), self.settings)
-            self._not_backwards(until, "clock")
-            await self.app.jobs.advance(until)
+            await self._move_to(parse_time(str(line["clock"]), self.settings), "clock")
             await self.app.outbound.drain()
             return self._outputs()
         user = str(line.get("user") or "").strip()
         if not user:
             raise ReplayError('a message line needs "user"')
-        if "at" in line:
-            when = parse_time(str(line["at"]), self.settings)
-            self._not_backwards(when, "at")
-            self.clock.set(when)
+        if "at" in line:  # time passes up to the message: the jobs due on the way run first
+            await self._move_to(parse_time(str(line["at"]), self.settings), "at")
         chat = parse_chat(str(line.get("chat", "private")), user)
         msg = Inbound(
             chat=chat,
@@ -114,6 +115,15 @@ class Replay:
 
     def _outputs(self) -> list[dict[str, Any]]:
         return [render(out) for out in self.transport.take()]
+
+    async def _move_to(self, when: datetime, field: str) -> None:
+        if not self._anchored:
+            self._anchored = True
+            if when < self.clock.now():
+                day = when.astimezone(self.settings.tz).date()
+                self.clock.rewind(datetime.combine(day, time(0, 0), tzinfo=self.settings.tz))
+        self._not_backwards(when, field)
+        await self.app.jobs.advance(when)
 
     def _not_backwards(self, when: datetime, field: str) -> None:
         if when < self.clock.now():

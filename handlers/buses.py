@@ -18,7 +18,7 @@ from sqlalchemy import and_, delete, select, update
 from dialogs.parsing.phone import mask_phone
 from handlers.context import Context
 from handlers.keywords import keyword
-from handlers.staff import checkin_text, contacts, start_dialog, todays_checkins
+from handlers.staff import checkin_text, contacts, sees_health, start_dialog, todays_checkins
 from handlers.views import mask_name
 from models.audit import audit_ctx
 from models.tables import Bus, BusSeat, Cadre, Worker
@@ -94,7 +94,9 @@ async def publish_bus(ctx: Context, cadre: Cadre, answers: dict) -> str:
     return "\n".join(lines)
 
 
-async def passengers_text(ctx: Context, bus: Bus) -> str:
+async def passengers_text(ctx: Context, bus: Bus, health: bool = True) -> str:
+    """The passenger list; ``health``: with health status and today's check-in (not for the
+    employment bureau, which sees employment data only)."""
     rows = list((await ctx.session.execute(
         select(Worker, BusSeat.at).join(BusSeat, BusSeat.worker_id == Worker.id)
         .where(BusSeat.bus_id == bus.id).order_by(BusSeat.at, Worker.id))).all())
@@ -103,9 +105,11 @@ async def passengers_text(ctx: Context, bus: Bus) -> str:
              + ("（已满）" if bus.taken >= bus.seats else "") + "："]
     for i, (w, _) in enumerate(rows, 1):
         phone = mask_phone(w.phone) if w.phone else "无手机"
-        health = w.health or "健康未填"
-        lines.append(f"{i}. {mask_name(w.name)}（编号{w.id}）{w.township}{w.village} {phone} "
-                     f"{health}；今日：{checkin_text(today.get(w.id))}")  # type: ignore[arg-type]
+        line = f"{i}. {mask_name(w.name)}（编号{w.id}）{w.township}{w.village} {phone}"
+        if health:
+            line += (f" {w.health or '健康未填'}；"
+                     f"今日：{checkin_text(today.get(w.id))}")  # type: ignore[arg-type]
+        lines.append(line)
     if not rows:
         lines.append("还没有人报名。")
     audit_ctx(ctx, "bus.passengers", bus.id, f"{len(rows)}人")
@@ -138,7 +142,7 @@ async def bus_command(ctx: Context, args: str, cadre: Cadre) -> None:
         if bus is None or not can_manage(cadre, bus):
             ctx.reply(f"没有您能查看的包车{number[1]}号。发 /包车 列表 看看有哪些。")
             return
-        ctx.reply(await passengers_text(ctx, bus))
+        ctx.reply(await passengers_text(ctx, bus, health=sees_health(cadre)))
         return
     if word:
         ctx.reply("用法：/包车 组织一趟包车；/包车 列表；/包车 编号 查看报名名单。")

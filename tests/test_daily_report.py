@@ -314,11 +314,12 @@ def replay_process(database_url: str, cwd: Path) -> subprocess.Popen[str]:
 def test_two_processes_on_postgresql_post_each_report_once(database_url, tmp_path):
     if not database_url.startswith("postgresql"):
         pytest.skip("several instances share a PostgreSQL database")
-    # The replay runs on the real clock from now; both move it two days on, at the same time.
-    now = datetime.now(BJ)
+    # Both replays start on the day of the first line and move the clock two days on, at the
+    # same time (a fixed date: the outcome must not depend on when the test runs).
+    now = datetime(2024, 2, 3, 9, 0, tzinfo=BJ)
     until = datetime.combine(now.date() + timedelta(days=2), time(17, 31), tzinfo=BJ)
     procs = [replay_process(database_url, tmp_path / f"p{i}") for i in range(2)]
-    lines = [{"clock": (now + timedelta(hours=h)).isoformat()} for h in (6, 20, 30)]
+    lines = [{"clock": (now + timedelta(hours=h)).isoformat()} for h in (0, 6, 20, 30)]
     lines += [{"clock": until.isoformat()}, {"sync": 1}]
     outputs: list[dict] = []
     try:
