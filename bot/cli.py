@@ -30,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("file", help="JSONL 文件；“-”表示标准输入")
     cadre = sub.add_parser("cadre", help="工作人员管理")
     cadre_sub = cadre.add_subparsers(dest="cadre_command", required=True)
+    cadre_sub.add_parser("list", help="列出工作人员（含已停用的）")
+    remove = cadre_sub.add_parser("remove", help="停用工作人员（调走、离职）：立即不能再用工作人员命令")
+    remove.add_argument("identity", help="平台:账号，例如 qq:10001")
     for name, text in (("add", "直接添加工作人员"), ("invite", "生成一次性邀请码（对方发 /绑定 邀请码）")):
         p = cadre_sub.add_parser(name, help=text)
         if name == "add":
@@ -147,9 +150,25 @@ async def cadre(settings: Settings, args: argparse.Namespace) -> int:
     from bot.clock import Clock
     from dialogs.parsing.errors import ParseError
     from dialogs.parsing.places import TownshipDirectory, parse_village
-    from models.cadres import INVITE_VALID, add_cadre, create_invite
+    from models.cadres import INVITE_VALID, add_cadre, create_invite, list_cadres, remove_cadre
     from models.db import Database
 
+    if args.cadre_command in ("list", "remove"):
+        db = Database(settings.database_url)
+        try:
+            await db.migrate()
+            async with db.session() as session:
+                if args.cadre_command == "list":
+                    print(await list_cadres(session))
+                    return 0
+                done = await remove_cadre(session, args.identity, Clock().utcnow())
+        finally:
+            await db.close()
+        if done is None:
+            print(f"没有这个工作人员：{args.identity}（用 cadre list 查看）", file=sys.stderr)
+            return 2
+        print(f"已停用：{done}（{args.identity}）。要恢复，用 cadre add 重新添加。")
+        return 0
     township = village = None
     if args.area:
         parts = [p.strip() for p in args.area.replace("／", "/").split("/") if p.strip()]

@@ -33,6 +33,33 @@ async def add_cadre(
     return cadre
 
 
+async def remove_cadre(session: AsyncSession, identity: str, now: datetime) -> str | None:
+    """Deactivate (not delete: the audit log keeps naming them); the name, or None if unknown."""
+    cadre = (await session.execute(select(Cadre).where(Cadre.identity == identity))).scalar()
+    if cadre is None:
+        return None
+    cadre.active = False
+    session.add(cadre)
+    session.add(AuditLog(at=now, actor="cli", action="cadre.remove", target=identity))
+    return cadre.name
+
+
+async def list_cadres(session: AsyncSession) -> str:
+    from handlers.permissions import ROLES
+
+    cadres = (await session.execute(
+        select(Cadre).order_by(Cadre.active.desc(), Cadre.role, Cadre.township, Cadre.village,
+                               Cadre.id))).scalars().all()
+    if not cadres:
+        return "还没有工作人员。用 python -m bot cadre add 添加。"
+    lines = []
+    for c in cadres:
+        area = f"{c.township or ''}{c.village or ''}" or "全区"
+        lines.append(f"{c.identity}\t{c.name}\t{ROLES.get(c.role, c.role)}\t{area}"
+                     + ("" if c.active else "\t（已停用）"))
+    return "\n".join(lines)
+
+
 async def create_invite(
     session: AsyncSession, name: str, role: str, township: str | None, village: str | None,
     now: datetime,

@@ -80,10 +80,12 @@ def followup_text(app: App, target: Target, when: datetime) -> str:
             f"还没去检查的，请戴好口罩尽快去：\n{hospitals_text(app.settings)}" + _in_dialog(app, target))
 
 
-async def _nudge(app: App, when: datetime, kind: str, find, text) -> int:
-    """Send ``text(target)`` to each worker ``find`` returns, once per day per ``kind``."""
+async def _nudge(app: App, when: datetime, kind: str, find, text) -> set[int]:
+    """Send ``text(target)`` to each worker ``find`` returns, once per day per ``kind``; the ids
+    of the workers written to."""
     day = when.date()
     after, sent = 0, 0
+    reached: set[int] = set()
     while True:
         async with app.db.session() as session:
             ctx = Context(app.services, session)
@@ -96,22 +98,30 @@ async def _nudge(app: App, when: datetime, kind: str, find, text) -> int:
                 if target.worker_id in claimed:
                     ctx.tell(target.identity, text(app, target, when))
             sent += len(claimed)
+            reached |= claimed
         after = targets[-1].worker_id
         app.services.notify_outbound()  # start sending while the next batch is queued
     if sent:
         log.info("check-in %s: %d message(s) queued for %s", kind, sent, day)
-    return sent
+    return reached
+
+
+async def follow_up(app: App, when: datetime) -> set[int]:
+    """Ask yesterday's abnormal workers how they are today (never fails the caller)."""
+    yesterday = when.date() - timedelta(days=1)
+    try:
+        return await _nudge(app, when, FOLLOWUP,
+                            lambda s, day, after: followup_targets(s, day, yesterday, after,
+                                                                   BATCH),
+                            followup_text)
+    except Exception:  # the prompt must still go out
+        log.exception("check-in follow-up failed")
+        return set()
 
 
 async def morning(app: App, when: datetime) -> None:
     """Follow up yesterday's abnormal readings, then prompt everyone else."""
-    yesterday = when.date() - timedelta(days=1)
-    try:
-        await _nudge(app, when, FOLLOWUP,
-                     lambda s, day, after: followup_targets(s, day, yesterday, after, BATCH),
-                     followup_text)
-    except Exception:  # the prompt must still go out
-        log.exception("check-in follow-up failed")
+    await follow_up(app, when)
     await _nudge(app, when, PROMPT, lambda s, day, after: prompt_targets(s, day, after, BATCH),
                  prompt_text)
 
@@ -132,6 +142,12 @@ async def catch_up(app: App) -> None:
     elif settings.checkin_remind_time <= now.time() < LATE_LIMIT:
         log.info("check-in: the bot started after %s, sending today's missed reminders",
                  settings.checkin_remind_time)
+        # yesterday's abnormal workers get the follow-up, which stands in for their reminder
+        followed = await follow_up(app, now)
+        if followed:
+            async with app.db.session() as session:
+                await claim_nudges(session, REMIND, now.date(), sorted(followed),
+                                   app.clock.utcnow())
         await remind(app, now)
 
 

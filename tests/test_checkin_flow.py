@@ -228,6 +228,18 @@ async def test_follow_up_the_next_day_instead_of_the_prompt(settings):
         assert len([k for k, _ in kinds if k == "checkin_prompt"]) == 1
 
 
+async def test_a_bot_down_all_morning_still_follows_up_yesterdays_abnormal(settings):
+    async with BotDriver(setup(settings), start=f"{SUNDAY}T07:00") as bot:
+        await people(bot)
+        await bot.ask("u1", "38.2 发烧")
+        await bot.shutdown()  # down from Sunday until Monday 15:00: prompt and reminder missed
+        await bot.boot(datetime.fromisoformat("2024-02-05T15:00").replace(tzinfo=bot.settings.tz))
+        out = await bot.feed({"sync": 1})
+        assert recipients(out) == list(WORKERS)  # one message each, not two for u1
+        assert "昨天" in private(out, "u1") and "38.2" in private(out, "u1")
+        assert "还没有健康打卡" in private(out, "u2") and "昨天" not in private(out, "u2")
+
+
 async def test_cadre_command_scope_and_privacy(settings):
     async with BotDriver(setup(settings), start=f"{SUNDAY}T07:00") as bot:
         found = await people(bot)

@@ -68,3 +68,23 @@ async def test_invite_expires_after_a_week_and_guessing_is_limited(settings):
         assert "绑定成功" in await bot.ask("c2", f"/绑定 {fresh}")  # another account may
         await bot.feed({"clock": (now + timedelta(days=1, minutes=1)).isoformat()})
         assert "用过" in await bot.ask("c1", f"/绑定 {fresh}")  # the next day: tries again
+
+
+async def test_cadre_list_and_remove(settings, database_url):
+    assert cli(database_url, "cadre", "add", "sim:c1", "--name", "李书记", "--role", "village",
+               "--area", "青岩/歪脚村").returncode == 0
+    assert cli(database_url, "cadre", "add", "sim:c2", "--name", "赵专班", "--role",
+               "district").returncode == 0
+    listed = cli(database_url, "cadre", "list")
+    assert listed.returncode == 0
+    assert "sim:c1\t李书记\t村/社区干部\t青岩镇歪脚村" in listed.stdout
+    assert "sim:c2\t赵专班\t区专班\t全区" in listed.stdout
+    removed = cli(database_url, "cadre", "remove", "sim:c1")
+    assert removed.returncode == 0 and "已停用：李书记" in removed.stdout
+    assert "（已停用）" in cli(database_url, "cadre", "list").stdout
+    unknown = cli(database_url, "cadre", "remove", "sim:nobody")
+    assert unknown.returncode == 2 and "没有这个工作人员" in unknown.stderr
+    async with BotDriver(settings) as bot:
+        assert "工作人员" in await bot.ask("c1", "/名单 待就业")  # told it is for staff
+        assert "村/社区干部" not in await bot.ask("c1", "/帮助")
+        assert "区专班" in await bot.ask("c2", "/帮助")
