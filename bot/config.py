@@ -19,6 +19,7 @@ from bot.messages import ChatRef
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/bot.db"
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_TOWNSHIPS_CSV = PACKAGE_DIR / "data" / "huaxi_townships.csv"
+DEFAULT_LABOUR_CSV = PACKAGE_DIR / "data" / "village_labour.csv"  # 各村劳动力人数 (LABOUR_CSV)
 
 
 class ConfigError(ValueError):
@@ -57,6 +58,28 @@ DEFAULT_HOSPITALS = (
 )
 
 
+def _int(name: str, value: str, low: int, high: int) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = None
+    if number is None or not low <= number <= high:
+        raise ConfigError(f"{name} 应是 {low} 到 {high} 之间的整数，现在是 {value!r}")
+    return number
+
+
+def _rate(name: str, value: str) -> float:
+    """A share: ``0.6`` or ``60%``."""
+    text = value.strip()
+    try:
+        rate = float(text[:-1]) / 100 if text.endswith(("%", "％")) else float(text)
+    except ValueError:
+        rate = None
+    if rate is None or not 0 <= rate <= 1:
+        raise ConfigError(f"{name} 应写成 0 到 1 之间的小数或百分数，例如 0.6 或 60%，现在是 {value!r}")
+    return rate
+
+
 def _flag(value: str) -> bool:
     return value.strip().lower() not in ("off", "0", "false", "no", "否", "关")
 
@@ -85,6 +108,17 @@ class Settings:
     simulator: bool = True
     simulator_host: str = "127.0.0.1"
     simulator_port: int = 8080
+    # 错峰出行 (scheduler/stagger.py)
+    stagger_time: time = time(9, 30)
+    stagger_days: int = 14  # look this many days ahead
+    stagger_threshold: int = 10  # workers of one township to one place on one day
+    stagger_spread_days: int = 2  # spread over the day ± this many days
+    bus_suggest_min: int = 20  # this many to one place within a few days: suggest /包车
+    # 需关注的村 (scheduler/lagging.py)
+    lag_checkin_rate: float = 0.6
+    lag_survey_rate: float = 0.8
+    lag_remind_minutes: int = 30  # reminder to the villages' cadres this long before REPORT_TIME
+    labour_csv: Path = DEFAULT_LABOUR_CSV
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -121,6 +155,7 @@ class Settings:
                 "SEND_RATE_PER_MIN、SIMULATOR_PORT 应是整数，SEND_CHAT_GAP_SECONDS 应是数字"
             ) from exc
         csv = get("TOWNSHIPS_CSV")
+        labour = get("LABOUR_CSV")
         return cls(
             database_url=get("DATABASE_URL", DEFAULT_DATABASE_URL),
             tz_name=tz_name,
@@ -144,4 +179,13 @@ class Settings:
             simulator=_flag(get("SIMULATOR", "on")),
             simulator_host=get("SIMULATOR_HOST", "127.0.0.1"),
             simulator_port=port,
+            stagger_time=_time("STAGGER_TIME", get("STAGGER_TIME", "09:30")),
+            stagger_days=_int("STAGGER_DAYS", get("STAGGER_DAYS", "14"), 1, 60),
+            stagger_threshold=_int("STAGGER_THRESHOLD", get("STAGGER_THRESHOLD", "10"), 2, 10000),
+            stagger_spread_days=_int("STAGGER_SPREAD_DAYS", get("STAGGER_SPREAD_DAYS", "2"), 1, 7),
+            bus_suggest_min=_int("BUS_SUGGEST_MIN", get("BUS_SUGGEST_MIN", "20"), 2, 10000),
+            lag_checkin_rate=_rate("LAG_CHECKIN_RATE", get("LAG_CHECKIN_RATE", "0.6")),
+            lag_survey_rate=_rate("LAG_SURVEY_RATE", get("LAG_SURVEY_RATE", "0.8")),
+            lag_remind_minutes=_int("LAG_REMIND_MINUTES", get("LAG_REMIND_MINUTES", "30"), 0, 720),
+            labour_csv=Path(labour) if labour else DEFAULT_LABOUR_CSV,
         )

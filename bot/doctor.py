@@ -39,7 +39,7 @@ class Report:
 async def check(settings: Settings, out: TextIO) -> int:
     report = Report()
     steps: list[Callable[[Settings, Report], object]] = [
-        _database, _townships, _font, _qq, _wechat, _groups, _simulator,
+        _database, _townships, _labour, _font, _qq, _wechat, _groups, _simulator,
     ]
     for step in steps:
         result = step(settings, report)
@@ -139,6 +139,27 @@ def _townships(settings: Settings, report: Report) -> None:
         report.add(OK, f"乡镇/街道名单：{count} 个（{settings.townships_csv.name}）。")
     except Exception as exc:
         report.add(FAIL, f"乡镇/街道名单读不了（{settings.townships_csv}）：{_reason(exc)}。")
+
+
+def _labour(settings: Settings, report: Report) -> None:
+    """The villages' labour counts (LABOUR_CSV), for survey progress (scheduler/lagging.py)."""
+    from dialogs.parsing.places import TownshipDirectory
+    from scheduler.lagging import read_labour
+
+    path = settings.labour_csv
+    try:
+        labour = read_labour(path, TownshipDirectory.from_csv(settings.townships_csv))
+    except FileNotFoundError:
+        report.add(WARN, f"劳动力人数表 {path} 不存在：摸排进度不计算（打卡率照常）。")
+        return
+    except Exception as exc:
+        report.add(WARN, f"劳动力人数表 {path.name} 有误，摸排进度暂不计算：{_reason(exc)}。")
+        return
+    if len(labour):
+        report.add(OK, f"劳动力人数表：{len(labour)} 个村（{path.name}），日报列出摸排进度低于"
+                       f"{round(settings.lag_survey_rate * 100)}%的村。")
+    else:
+        report.add(OK, f"劳动力人数表还没有填（{path.name}）：填了各村劳动力人数，日报才列出摸排进度低的村。")
 
 
 def _font(settings: Settings, report: Report) -> None:

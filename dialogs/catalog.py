@@ -11,7 +11,10 @@ from dialogs.registration import REGISTRATION
 DIALOG_MODULES: tuple[str, ...] = (
     "dialogs.link_account",
     "dialogs.vacancy_post",
+    "dialogs.training_post",
     "dialogs.workbench_forms",
+    "dialogs.departure_declaration",
+    "dialogs.complaint",
 )
 
 

@@ -102,7 +102,8 @@ class CheckinReading:
         elif self.all_normal:
             parts.append("无症状")
         elif self.denied:
-            parts.append("无" + "、".join("不适" if s == "其他" else s for s in self.denied))
+            # 不发热、不咳嗽: “无发热、咳嗽” could be read as “no fever, but a cough”.
+            parts.append("、".join("无其他不适" if s == "其他" else "不" + s for s in self.denied))
         if self.location:
             parts.append(f"{self.location}（{self.place}）" if self.place else self.location)
         elif self.place:

@@ -98,7 +98,8 @@ class Dialog:
     steps: tuple[Step, ...]
     finish: Callable[[Context, Answers, DialogState], Awaitable[str]]
     summary_intro: str = "请核对您填的信息："
-    cancel_text: str = ""
+    # What 取消 says; a function of the state when it depends on it (which record is edited).
+    cancel_text: str | Callable[[DialogState], str] = ""
     confirm: bool = True  # False: finish right after the last answer, without a summary
     _index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
@@ -180,21 +181,64 @@ class DialogEngine:
     # ----- entry points ------------------------------------------------------------------
     async def start(
         self, ctx: Context, identity: str, name: str, data: dict[str, Any] | None = None,
-        intro: str = "",
+        intro: str = "", answers: Answers | None = None,
     ) -> None:
-        """Begin ``name`` for ``identity`` (replacing any dialog in progress)."""
+        """Begin ``name`` for ``identity`` (replacing any dialog in progress).  ``answers``:
+        values already known, offered again at their question (“不变” keeps them).  Works
+        without an inbound message too (a scheduled job starting a dialog)."""
         dialog = self.dialogs[name]
         state = await self.load(ctx, identity)
         now = ctx.services.clock.utcnow()
         if state is None:
             state = DialogState(identity=identity, dialog=name, step="", started_at=now,
                                 updated_at=now)
-        state.dialog, state.answers, state.history = name, {}, []
+        state.dialog, state.answers, state.history = name, dict(answers or {}), []
         state.editing, state.paused, state.data = False, False, dict(data or {})
         state.step = dialog.next_after(None, {})
         state.started_at = now
         self._touch(ctx, state)
         self._ask(ctx, dialog, state, prefix=intro)
+
+    async def open(
+        self, ctx: Context, identity: str, name: str, answers: Answers, data: dict[str, Any],
+        step: str,
+    ) -> DialogState:
+        """Set ``identity``'s dialog to ``name`` with ``answers`` already given, at ``step``
+        (:data:`CONFIRM`: the summary, to edit a record); from a question, each answer goes on
+        to the first question still unanswered, not to the next one in the list.  Asks nothing."""
+        state = await self.load(ctx, identity)
+        now = ctx.services.clock.utcnow()
+        if state is None:
+            state = DialogState(identity=identity, dialog=name, step=step, started_at=now,
+                                updated_at=now)
+        state.dialog, state.step, state.answers, state.history = name, step, answers, []
+        state.editing, state.paused, state.data = step != CONFIRM, False, data
+        state.started_at = now
+        self._touch(ctx, state)
+        return state
+
+    async def start_from_line(
+        self, ctx: Context, name: str, answers: Answers, data: dict[str, Any],
+        problems: Sequence[str] = (),
+    ) -> None:
+        """Begin ``name`` for the sender with the answers read from a one-line command
+        (``/发布岗位 单位 岗位 …``): optional questions the line left out stay empty, the required
+        ones missing are asked one by one, and the summary comes last as always.  ``problems``,
+        the parts of the line not understood, are named first."""
+        dialog = self.dialogs[name]
+        for step in dialog.steps:  # optional questions not in the line are left empty, not asked
+            if step.optional and step.applies(answers):
+                answers.setdefault(step.key, None)
+        state = await self.open(ctx, ctx.identity, name, answers, data,
+                                dialog.first_missing(answers))
+        notes = "\n".join(f"· {p}" for p in problems)
+        lead = f"有几处没看懂：\n{notes}\n" if notes else ""
+        if state.step == CONFIRM:
+            self._say(ctx, lead + self.summary(dialog, answers))
+            return
+        missing = [s.label for s in dialog.applicable(answers) if s.key not in answers]
+        self._say(ctx, lead + f"还缺：{'、'.join(missing)}，我来一项一项问。")
+        self._ask(ctx, dialog, state)
 
     async def resume(self, ctx: Context, state: DialogState) -> None:
         dialog = self.dialogs[state.dialog]
@@ -253,9 +297,10 @@ class DialogEngine:
         elif word == "cancel":
             state.paused = True
             self._touch(ctx, state)
+            cancel = dialog.cancel_text
             self._say(
                 ctx,
-                dialog.cancel_text
+                (cancel(state) if callable(cancel) else cancel)
                 or f"好的，{dialog.title}先停在这里，您已填的内容都保留着。\n"
                 "想接着填请回复“继续”，想从头填请回复“重新开始”。",
             )
@@ -329,14 +374,14 @@ class DialogEngine:
             return
         self._say(ctx, "信息无误请回复“确认”；要改哪一项请回复“修改”加编号，例如“修改 3”。")
 
-    def _say(self, ctx: Context, text: str) -> None:
+    def _say(self, ctx: Context, text: str, identity: str | None = None) -> None:
         """Dialog messages always go privately: personal data never goes to a group."""
-        ctx.tell(ctx.identity, text)
+        ctx.tell(identity or ctx.identity, text)
 
     def _ask(self, ctx: Context, dialog: Dialog, state: DialogState, prefix: str = "") -> None:
         lead = f"{prefix}\n" if prefix else ""
         if state.step == CONFIRM:
-            self._say(ctx, lead + self.summary(dialog, state.answers))
+            self._say(ctx, lead + self.summary(dialog, state.answers), state.identity)
             return
         step = dialog.step(state.step)
         # "第 N 题" without a total: the total changes as answers open or close branches.
@@ -347,7 +392,7 @@ class DialogEngine:
         previous = state.answers.get(step.key)
         if step.in_summary and previous is not None:
             text += f"\n之前填的是：{step.render(previous)}（不改请回复“不变”）"
-        self._say(ctx, lead + text)
+        self._say(ctx, lead + text, state.identity)
 
     def summary(self, dialog: Dialog, answers: Answers) -> str:
         lines = [dialog.summary_intro]

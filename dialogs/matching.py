@@ -41,6 +41,10 @@ One who wants 广东 gains 3 for 广东 (2 more for the very city), 1 for any �
 one who goes anywhere gains 1 everywhere; one who said nothing gains 1 for 县内 work.  A pair is
 a match when the job fit and fit + place are both at least :data:`MIN_FIT`.
 
+**Training courses** (技能培训, ``models/training.py``) read their trade as a vacancy's title
+(:func:`title_terms`) and go on the job fit alone: a course is where it is, and ``入门`` does
+not count — it is told to those who named its trade or a related one.
+
 **公益性岗位** go only to those who need them most — :func:`public_welfare_reasons` (the same rule
 in SQL is ``models.vacancies.eligible_condition``): 建档立卡贫困劳动力, 易地扶贫搬迁劳动力, a
 member of a household where nobody has a job (零就业家庭, jobs as in the tally: 已返岗, 本地已就业,
@@ -375,6 +379,18 @@ def _place_wishes(wanted_place: str | None, intent: str | None, township: str | 
     return {AT + "县内": 1.0}  # nothing said: local first
 
 
+def title_terms(title: str) -> Terms:
+    """The job terms a title names — a vacancy's job, a training course's trade (技能培训) —
+    each with its family (see the module's table).  No ``入门``: that is the vacancy's to add
+    for an entry job; a course is told only to those who named its trade or a related one."""
+    lex = lexicon()
+    terms: Terms = {}
+    for term in job_terms(title):
+        _add(terms, term, JOB, V_TITLE)
+        _family(terms, lex, term, 1.0)
+    return terms
+
+
 def vacancy_terms(
     *, title: str, requirements: str | None = None, area: str, city: str | None = None,
     township: str | None = None, geo: Geo | None = None,
@@ -382,11 +398,8 @@ def vacancy_terms(
     """The weighted terms of a vacancy (see the module's table)."""
     geo = geo or default_geo()
     lex = lexicon()
-    terms: Terms = {}
+    terms = title_terms(title)
     title_jobs = job_terms(title)
-    for term in title_jobs:
-        _add(terms, term, JOB, V_TITLE)
-        _family(terms, lex, term, 1.0)
     for term in job_terms(requirements):
         _add(terms, term, JOB, V_REQUIREMENT)
         _family(terms, lex, term, 0.5)

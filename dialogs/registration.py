@@ -112,15 +112,18 @@ NO_DIFFICULTY = ("没有", "无", "没", "否", "不需要", "不用", "没困�
                  "没有的", "暂时没有", "还好", "不用了", "没有啥", "没啥")
 
 
+YES_DIFFICULTY = ("有", "是", "是的", "有的", "有困难", "需要", "需要帮扶", "有的有", "对")
+
+
 def parse_difficulty(text: str, env: ParseEnv) -> str:
     """"没有" is no difficulty, but "没有劳动力" is one: only a plain no counts as none."""
     bare = normalize(text).strip("。.，,！!~ ")
     if bare in NO_DIFFICULTY or bare.lower() in ("2", "n", "no"):
         return "无"
-    answer = parse_free_text(text, 200)
-    if answer in ("有", "是", "有的", "有困难", "需要"):
+    # 1 (the question's “有”) or a bare yes says there is one, not what it is: ask.
+    if bare.lower() in ("1", "y", "yes") or bare in YES_DIFFICULTY:
         raise ParseError("请简单说一下是什么困难，例如：家里有老人需要照顾、缺少路费。")
-    return answer
+    return parse_free_text(text, 200)
 
 
 def parse_return_date(text: str, env: ParseEnv) -> str:
@@ -249,8 +252,8 @@ STEPS: tuple[Step, ...] = (
     Step("category", "人员类别", "您属于下面哪类人员？", options=CATEGORY, multi=True),
     Step("health", "健康状况", "您的身体状况？", options=HEALTH),
     Step("symptoms", "近期症状", "最近有没有下面这些不舒服？", options=SYMPTOMS, multi=True),
-    Step("difficulty", "家庭困难", "家里有没有困难需要帮扶？没有请回复“没有”，有的话请简单说说。",
-         parse_difficulty),
+    Step("difficulty", "家庭困难", "家里有没有困难需要帮扶？\n1. 有（请直接简单说说是什么困难，"
+         "例如：家里有老人需要照顾、缺少路费）\n2. 没有", parse_difficulty),
     Step("skills", "技能特长", "您有什么技能或证书？（例如：电焊、驾驶证C1、厨师）",
          text_of(100), optional=True),
     Step("experience", "务工经历", "以前在哪里做过什么工作？（例如：在东莞电子厂做过3年普工）",

@@ -36,6 +36,17 @@ def text_of(limit: int, what: str):
     return parse
 
 
+# “No requirements”: stored as nothing, not as the text (男女不限 is a requirement, kept).
+NO_REQUIREMENTS = ("无", "没有", "没", "不限", "无要求", "没有要求", "没要求", "不限制", "都不限", "都可以",
+                   "无特殊要求", "没有特殊要求", "没什么要求", "没啥要求", "没得要求", "无限制", "没有限制")
+
+
+def parse_requirements(text: str, env: ParseEnv) -> str | None:
+    if normalize(text).strip("。.，,！!~ ") in NO_REQUIREMENTS:
+        return None
+    return text_of(200, "要求")(text, env)
+
+
 _COUNT = re.compile(r"^(?:招聘?|共|一共|需要?|缺|要)?\s*(.+?)\s*(?:个人|人|名|个|位)?(?:左右)?$")
 
 
@@ -114,8 +125,9 @@ STEPS: tuple[Step, ...] = (
     Step("headcount", "招聘人数", "招几个人？", parse_headcount, show=lambda n: f"{n}人"),
     Step("pay", "月薪", "月薪多少？（例如：4000、3000到5000、面议）", parse_salary_range,
          show=show_salary, optional=True),
-    Step("requirements", "岗位要求", "有什么要求？（例如：男女不限，18到50岁，有焊工证优先）",
-         text_of(200, "要求"), optional=True),
+    Step("requirements", "岗位要求",
+         "有什么要求？（例如：男女不限，18到50岁，有焊工证优先；没有要求回复“无”）",
+         parse_requirements, optional=True, help="没有要求请回复“无”或“跳过”。"),
     Step("contact", "联系方式", "报名联系人和电话？（例如：张经理 13800001111）", parse_contact),
     Step("deadline", "报名截止", "报名截止到哪天？（例如：3月1日；不限请回复“跳过”）",
          parse_deadline, show=show_date, optional=True),
@@ -131,12 +143,65 @@ async def finish(ctx, answers: Answers, state) -> str:
     return await publish(ctx, answers, state)
 
 
+def cancel_text(state) -> str:
+    """取消 while posting, or while editing vacancy N (/修改岗位 N: nothing is changed yet)."""
+    vacancy_id = (state.data or {}).get("vacancy_id")
+    if vacancy_id is not None:
+        return (f"好的，岗位{vacancy_id}的修改先停在这里，岗位还没有改动。回复“继续”接着改，"
+                f"或重新发 /修改岗位 {vacancy_id}。")
+    return "好的，岗位先不发布，已填的内容保留着。回复“继续”接着填，或发 /发布岗位 重新开始。"
+
+
 VACANCY_POST = Dialog(
     name=NAME, title="发布岗位", steps=STEPS, finish=finish,
     summary_intro="请核对岗位信息（确认后会推送给匹配的务工人员，并发到招聘群）：",
-    cancel_text="好的，岗位先不发布，已填的内容保留着。回复“继续”接着填，或发 /发布岗位 重新开始。",
+    cancel_text=cancel_text,
 )
 DIALOGS = [VACANCY_POST]
+
+
+# ----- from an enterprise's shortage (/发布岗位 企业N [工种]) ----------------------------------------
+_JOB_SEP = re.compile(r"[、,，;；/｜|]+|以及|和|及")
+_JOB_ITEM = re.compile(r"^(?P<title>.+?)(?:(?:缺|招|要)?(?:(?P<n>[0-9]+)"
+                       r"|(?P<cn>[零一二两三四五六七八九十百千]+)(?=个人|人|名|个|位))"
+                       r"(?:个人|人|名|个|位)?(?:左右)?|若干人?|若干名?)?$")
+
+
+def enterprise_jobs(jobs_wanted: str | None) -> list[tuple[str, int | None]]:
+    """The jobs an enterprise said it lacks (``普工20人、电焊工10人``) as (job, number or None)."""
+    found: list[tuple[str, int | None]] = []
+    for part in _JOB_SEP.split(normalize(jobs_wanted or "")):
+        match = _JOB_ITEM.match(part.replace(" ", "").strip("。.:："))
+        if match and 2 <= len(match["title"]) <= 30:
+            number = match["n"] or match["cn"]
+            found.append((match["title"], cn_number(number) if number else None))
+    return found
+
+
+def answers_from_enterprise(enterprise, job: str | None = None) -> Answers:
+    """A vacancy's answers from an enterprise's report: the employer, the place (its township,
+    so 县内), the job when one is named (or the only one it lacks) and the headcount (that job's
+    shortage, or the whole shortage for its only job); not 公益性, no requirements.  What is left
+    — pay, contact, deadline, and the job and headcount when it lacks several — is asked."""
+    answers: Answers = {"employer": enterprise.name[:60], "area": "县内", "public_welfare": False,
+                        "requirements": None}
+    if enterprise.township:
+        answers["township"] = enterprise.township
+    jobs = enterprise_jobs(enterprise.jobs_wanted)
+    count: int | None = None
+    if job:
+        answers["title"] = job
+        count = next((n for title, n in jobs if title == job), None)
+        if count is None and len(jobs) <= 1:
+            count = enterprise.shortage
+    elif len(jobs) == 1:
+        answers["title"] = jobs[0][0]
+        count = jobs[0][1] or enterprise.shortage
+    elif not jobs:
+        count = enterprise.shortage
+    if count is not None and 1 <= count <= MAX_HEADCOUNT:
+        answers["headcount"] = count
+    return answers
 
 
 # ----- one line ------------------------------------------------------------------------------------
@@ -159,6 +224,24 @@ _AREA_WORDS = {"县内": "县内", "区内": "县内", "本地": "县内", "省�
                "县外省内": "省内县外", "省外": "省外", "外省": "省外"}
 
 
+def line_tokens(text: str) -> list[str]:
+    """A one-line command's words (split at spaces, commas, semicolons and bars)."""
+    return [t for t in _SPLIT.split(normalize(text)) if t]
+
+
+def contact_at(tokens: list[str], i: int) -> tuple[list[str], int] | None:
+    """The contact that begins at ``tokens[i]`` — 联系电话13800001111, 电话 0851-83851234,
+    联系人张经理 13800001111, or a phone number alone — and the index after it; None if none."""
+    bare = tokens[i].strip("。.、")
+    if _CONTACT.match(bare):
+        if not _PHONE_LIKE.search(bare) and i + 1 < len(tokens) and _PHONE_LIKE.search(tokens[i + 1]):
+            return [bare, tokens[i + 1]], i + 2  # 联系人张经理 13800001111
+        return [bare], i + 1
+    if _PHONE_TOKEN.match(bare):
+        return [bare], i + 1
+    return None
+
+
 def read_line(text: str, env: ParseEnv) -> LineReading:
     """Read a whole vacancy from one line; the first two words nothing else claims are the
     employer and the job, the rest goes to the requirements."""
@@ -166,7 +249,7 @@ def read_line(text: str, env: ParseEnv) -> LineReading:
     found = reading.answers
     plain: list[str] = []
     contact: list[str] = []
-    tokens = [t for t in _SPLIT.split(normalize(text)) if t]
+    tokens = line_tokens(text)
     i = 0
     while i < len(tokens):
         token = tokens[i]
@@ -196,14 +279,9 @@ def read_line(text: str, env: ParseEnv) -> LineReading:
                 continue
             except ParseError:
                 pass
-        if m := _CONTACT.match(bare):
-            contact.append(bare)
-            if not _PHONE_LIKE.search(bare) and i < len(tokens) and _PHONE_LIKE.search(tokens[i]):
-                contact.append(tokens[i])  # 联系人张经理 13800001111
-                i += 1
-            continue
-        if _PHONE_TOKEN.match(bare):
-            contact.append(bare)
+        if at := contact_at(tokens, i - 1):
+            parts, i = at
+            contact += parts
             continue
         if m := _REQUIRE.match(bare):
             found["requirements"] = m[1] or m[2]
@@ -252,7 +330,7 @@ def read_line(text: str, env: ParseEnv) -> LineReading:
         extra = " ".join(rest[2:])
         found["requirements"] = f"{found['requirements']} {extra}" if "requirements" in found else extra
     for key, parse in (("employer", text_of(60, "单位名称")), ("title", text_of(30, "岗位名称")),
-                       ("requirements", text_of(200, "要求")), ("contact", parse_contact)):
+                       ("requirements", parse_requirements), ("contact", parse_contact)):
         if key in found:
             try:
                 found[key] = parse(found[key], env)

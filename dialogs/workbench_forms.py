@@ -200,13 +200,23 @@ async def finish_by_cadre(ctx, answers: Answers, state: DialogState) -> str:
             f"需要更正请发 /修改 {worker.id}。")
 
 
+def cancel_by_cadre(state: DialogState) -> str:
+    """取消 in /登记 (a new registration) or in /修改 N (an edit: nothing is saved yet)."""
+    worker_id = (state.data or {}).get("worker_id")
+    if worker_id:
+        return (f"好的，编号{worker_id}的修改先停在这里，登记还没有任何改动。\n"
+                f"想接着改请回复“继续”（改过的内容都保留着），想从头改请重新发 /修改 {worker_id}；"
+                "不改了就不用管它。")
+    return "好的，代为登记先停在这里，已填的内容都保留着。回复“继续”接着填，发 /登记 重新开始。"
+
+
 REGISTRATION_BY_CADRE = Dialog(
     name=BY_CADRE,
     title="代为登记",
     steps=tuple(_for_cadre(s) for s in REGISTRATION.steps),
     finish=finish_by_cadre,
     summary_intro="请核对登记信息：",
-    cancel_text="好的，代为登记先停在这里，已填的内容都保留着。回复“继续”接着填，发 /登记 重新开始。",
+    cancel_text=cancel_by_cadre,
 )
 
 
@@ -265,6 +275,21 @@ def show_count(value: int) -> str:
     return f"{value}人"
 
 
+def post_offer(enterprise: Enterprise) -> str:
+    """How to turn the shortage into vacancies (/发布岗位 企业N [工种], pre-filled)."""
+    from dialogs.vacancy_post import enterprise_jobs
+
+    jobs = enterprise_jobs(enterprise.jobs_wanted)
+    if len(jobs) > 1:
+        commands = "\n".join(f"/发布岗位 企业{enterprise.id} {job}" for job, _ in jobs)
+        filled = "单位、地点、工种和人数" if all(n for _, n in jobs) else "单位、地点和工种"
+        return ("要把缺的岗位发布出去、推送给合适的务工人员，每个工种发一次：\n"
+                f"{commands}\n{filled}已按这次填报填好，只需补月薪、联系人和报名截止日期。")
+    filled = "单位、地点、工种和人数" if jobs else "单位、地点和人数"
+    return (f"要把缺工发布成招聘岗位、推送给合适的务工人员，请发 /发布岗位 企业{enterprise.id}"
+            f"（{filled}已按这次填报填好，只需补月薪、联系人和报名截止日期）。")
+
+
 async def finish_enterprise(ctx, answers: Answers, state: DialogState) -> str:
     from handlers.permissions import scope_text
     from models.audit import audit_ctx
@@ -296,8 +321,8 @@ async def finish_enterprise(ctx, answers: Answers, state: DialogState) -> str:
              f"在册{enterprise.staff_registered}人，已返岗{enterprise.staff_returned}人{rate}。"]
     if enterprise.shortage:
         wanted = enterprise.jobs_wanted or "工种未填"
-        lines.append(f"缺工{enterprise.shortage}人（{wanted}），已计入日报的企业缺工数；"
-                     "缺的岗位可以发布为招聘岗位，推送给合适的务工人员。")
+        lines.append(f"缺工{enterprise.shortage}人（{wanted}），已计入日报的企业缺工数。")
+        lines.append(post_offer(enterprise))
     else:
         lines.append("暂不缺工。")
     return "\n".join(lines)

@@ -78,7 +78,7 @@ async def publish_bus(ctx: Context, cadre: Cadre, answers: dict) -> str:
         if identity:
             ctx.tell(identity, f"{w.name}，您好！政府组织了点对点包车送务工人员返岗：\n"
                                f"{bus_text(bus)}。\n要坐这趟车请回复“报名包车 {bus.id}”，"
-                               "座位有限，先到先得。")
+                               "座位有限，先到先得。", bulk=True)
     audit_ctx(ctx, "bus.create", bus.id, f"邀请{len(reach)}人")
     lines = [f"已发布{bus_text(bus)}。"]
     if candidates:

@@ -25,7 +25,9 @@ Abnormal (≥ 37.3 ℃, or 发热/咳嗽/气促/乏力), at once and in the same
 * each task-force group: one line with the village, the masked name and the symptoms only.
 
 A correction sends the cadres an update (or, when it is no longer abnormal, a note that it was
-corrected) and the group a masked line only when the symptoms changed.
+corrected); the group hears only what matters: the first abnormal reading of the day, and a
+correction to normal (不再异常) — not every re-sent abnormal reading.  A correction that does not
+say where the worker is keeps the place said before (and the reply says so).
 
 Cadres: ``/打卡 [村]`` — today's check-in rate in their scope (per village or township), who is
 abnormal and who has not checked in (masked, first 10 of each; ``/名单 异常`` and
@@ -38,7 +40,8 @@ staff — workers check in by simply replying, or with ``打卡 …``.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from dialogs.checkin_text import CheckinReading, parse_checkin
@@ -133,12 +136,19 @@ async def take_checkin(
 ) -> Checkin:
     """Record today's reading, answer the worker and tell whoever must know."""
     day = ctx.today
+    earlier = await current_checkin(ctx.session, worker.id, day)  # type: ignore[arg-type]
+    kept = ""
+    if (earlier is not None and reading.location is None and reading.place is None
+            and (earlier.location or earlier.place)):
+        # A correction that does not say where the worker is keeps where they said before.
+        reading = replace(reading, location=earlier.location, place=earlier.place)
+        kept = f"（这次没说在哪里，位置沿用之前的：{_where(earlier)}）"
     row, previous = await record_checkin(ctx.session, worker.id, day,  # type: ignore[arg-type]
                                          ctx.services.clock.utcnow(), reading, text)
     if previous is None:
         head = f"打卡成功！{day_text(day)}：{reading.describe()}。"
     else:
-        head = (f"打卡成功，已更新今天（{day_text(day)}）的打卡：{reading.describe()}。\n"
+        head = (f"打卡成功，已更新今天（{day_text(day)}）的打卡：{reading.describe()}。{kept}\n"
                 f"（之前是：{row_reading(previous).describe()}）")
     parts = [head, "说得不对可以直接再回复一次，以最后一次为准。"]
     if reading.abnormal:
@@ -148,6 +158,17 @@ async def take_checkin(
     ctx.reply("\n".join(parts) + _dialog_note(ctx, state))
     await _fan_out(ctx, worker, row, previous)
     return row
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite gives naive datetimes back; every stored datetime is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _where(c: Checkin) -> str:
+    if c.location and c.place:
+        return f"{c.location}（{c.place}）"
+    return c.location or c.place or ""
 
 
 def _place(worker: Worker) -> str:
@@ -174,7 +195,10 @@ async def _fan_out(ctx: Context, worker: Worker, row: Checkin, previous: Checkin
                     "请尽快联系本人，安排到定点医院做核酸检测，暂缓返岗。")
             for cadre in cadres:
                 ctx.tell(cadre.identity, text)
-        if not was or sorted(previous.symptoms or []) != sorted(row.symptoms or []):  # type: ignore[union-attr]
+        # The group hears of the person once a day when they become abnormal (and again only
+        # after a correction to normal); a re-sent or changed abnormal reading goes to the
+        # cadres above, not to the group again.
+        if not was:
             line = f"【健康异常】{masked}：{symptoms_text(row.symptoms)}。" + (
                 "已通知村、镇干部跟进。" if cadres else "请所在村、镇跟进。")
             for group in groups:
@@ -233,8 +257,13 @@ async def history(ctx: Context, worker: Worker) -> None:
     today = ctx.today
     since = today - timedelta(days=HISTORY_DAYS - 1)
     found = await recent_checkins(ctx.session, worker.id, since)  # type: ignore[arg-type]
-    lines = [f"最近 {HISTORY_DAYS} 天的打卡："]
-    for i in range(HISTORY_DAYS):
+    # Days before the worker registered are not “未打卡”: they were not asked to check in.
+    registered = _utc(worker.registered_at).astimezone(ctx.services.settings.tz).date()
+    registered = min([registered, *found])  # a reading from before (a re-registration) still shows
+    days = max(1, min(HISTORY_DAYS, (today - registered).days + 1))
+    lines = [f"最近 {HISTORY_DAYS} 天的打卡：" if days == HISTORY_DAYS
+             else f"登记以来（{day_text(max(registered, since))}起）的打卡："]
+    for i in range(days):
         day = today - timedelta(days=i)
         c = found.get(day)
         what = "未打卡" if c is None else row_reading(c).describe() + ("（异常）" if c.abnormal else "")

@@ -69,13 +69,23 @@ async def dispatch(ctx: Context, text: str) -> None:
         return
     name, args = parsed
     cmd = COMMANDS.get(name)
+    glued = re.fullmatch(r"(\D+?)(\d+)", name) if cmd is None else None
+    if glued and glued[1] in COMMANDS:  # “/投诉3”: the number typed without a space
+        name, args = glued[1], f"{glued[2]} {args}".strip()
+        cmd = COMMANDS[name]
     if cmd is None:
         ctx.reply(f"没有“/{name}”这个命令。回复 /帮助 看看能用哪些。")
         return
     cadre = await cadre_of(ctx)
     if cmd.roles is not None and (cadre is None or cadre.role not in cmd.roles):
         if cadre is None:
-            ctx.reply(f"“/{cmd.name}”是工作人员用的命令。您如需登记，请私聊我回复“登记”。")
+            staff_only = f"“/{cmd.name}”是工作人员用的命令。"
+            # In a group everyone gets the same words: whether someone registered is private.
+            private = ctx.inbound is None or ctx.inbound.is_private
+            if private and await _registered(ctx):
+                ctx.reply(staff_only + "回复 /帮助 看看您能用的功能。")
+            else:
+                ctx.reply(staff_only + "您如需登记，请私聊我回复“登记”。")
         else:
             ctx.reply(f"“/{cmd.name}”不在您（{ROLES[cadre.role]}）的权限内。")
         return
@@ -83,6 +93,12 @@ async def dispatch(ctx: Context, text: str) -> None:
         ctx.reply(f"“/{cmd.name}”涉及个人信息，请私聊我使用。")
         return
     await cmd.handler(ctx, args, cadre)
+
+
+async def _registered(ctx: Context) -> bool:
+    from models.workers import worker_of
+
+    return await worker_of(ctx, ctx.identity) is not None
 
 
 def visible_to(cadre: Cadre | None) -> list[Command]:
@@ -96,11 +112,15 @@ HANDLER_MODULES = (
     "handlers.basic_commands",
     "handlers.checkin",
     "handlers.vacancies",
+    "handlers.training",
     "handlers.workbench",
     "handlers.tally",
     "handlers.lists",
     "handlers.buses",
+    "handlers.stagger",
     "handlers.privacy",
+    "handlers.departure",
+    "handlers.complaints",
 )
 
 

@@ -6,15 +6,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.messages import ChatRef, Inbound
-from models.tables import OutboxMessage
+from models.db import add_row
+from models.tables import PRIORITY_BULK, PRIORITY_NOW, OutboxMessage
 
 if TYPE_CHECKING:
     from bot.app import Services
+
+_OUTBOX: Any = OutboxMessage.__table__
 
 
 @dataclass
@@ -47,20 +50,27 @@ class Context:
         mention_all: bool = False,
         file: str | None = None,
         account: str = "",
+        bulk: bool = False,
     ) -> None:
-        """Queue a message; it is sent after this message's transaction commits."""
-        self.session.add(
-            OutboxMessage(
-                platform=chat.platform,
-                chat=chat.key,
-                account=account or (self.inbound.account if self.inbound else ""),
-                text=text,
-                mentions=list(mentions),
-                mention_all=mention_all,
-                file=file,
-                created_at=self.services.clock.utcnow(),
-            )
-        )
+        """Queue a message; it is sent after this message's transaction commits.
+
+        ``bulk=True`` for one of many messages sent at once (check-in prompts, vacancy pushes,
+        broadcasts, invitations): those wait while replies to people who just wrote and alerts
+        go first.  Within a chat nothing overtakes: a reply to someone whose prompt is still
+        queued is sent right after that prompt."""
+        add_row(self.session, _OUTBOX, {
+            "platform": chat.platform,
+            "chat": chat.key,
+            "account": account or (self.inbound.account if self.inbound else ""),
+            "text": text,
+            "mentions": list(mentions),
+            "mention_all": mention_all,
+            "file": file,
+            "status": "pending",
+            "attempts": 0,
+            "created_at": self.services.clock.utcnow(),
+            "priority": PRIORITY_BULK if bulk else PRIORITY_NOW,
+        })
         self.queued += 1
 
     def reply(self, text: str, *, file: str | None = None, mention: bool | None = None) -> None:
@@ -71,6 +81,7 @@ class Context:
         mentions = (self.inbound.sender_id,) if (in_group if mention is None else mention) else ()
         self.send(chat, text, mentions=mentions, file=file)
 
-    def tell(self, identity: str, text: str, *, file: str | None = None) -> None:
-        """A private message to ``platform:id``."""
-        self.send(ChatRef.private(identity), text, file=file)
+    def tell(self, identity: str, text: str, *, file: str | None = None,
+             bulk: bool = False) -> None:
+        """A private message to ``platform:id`` (``bulk``: see :meth:`send`)."""
+        self.send(ChatRef.private(identity), text, file=file, bulk=bulk)

@@ -12,6 +12,7 @@ import re
 
 from handlers.context import Context
 from handlers.keywords import keyword
+from models.complaints import complaints_of
 from models.erase import erase_person
 from models.tables import DialogState
 from models.workers import worker_of
@@ -30,12 +31,22 @@ DELETED_ITEMS = (
 async def ask_to_erase(ctx: Context, match: re.Match[str]) -> None:
     worker = await worker_of(ctx, ctx.identity)
     state = await ctx.session.get(DialogState, ctx.identity)
+    complaints = await complaints_of(ctx.session, ctx.identity, worker.id if worker else None)
+    also = (f"您的投诉（{len(complaints)}件）和工作人员的回复也会删除，没结案的投诉就不能再回复您了。"
+            if worker is not None and complaints else "")
     if worker is not None:
         ctx.reply(
-            f"注销后会删除您在返岗通的全部个人信息：{DELETED_ITEMS}。"
+            f"注销后会删除您在返岗通的全部个人信息：{DELETED_ITEMS}。{also}"
             "删除后不能恢复，以后需要服务可以重新登记。\n"
             "工作人员已经导出保存在自己电脑上的表格不在系统里，如需删除请联系村里。\n"
             "确定要注销，请回复“确认注销”；不注销就不用回复，什么都不会改。"
+        )
+    elif complaints:
+        ctx.reply(
+            f"您还没有登记，系统里有您的投诉记录（{len(complaints)}件）"
+            f"{'和没填完的内容' if state is not None else ''}。注销会删除这些投诉和工作人员的回复，"
+            "没结案的投诉就不能再回复您了。\n"
+            "确定要删除，请回复“确认注销”；不删除就不用回复。"
         )
     elif state is not None:
         ctx.reply(
@@ -51,9 +62,12 @@ async def confirm_erase(ctx: Context, match: re.Match[str]) -> None:
     erasure = await erase_person(ctx.session, ctx.identity, at=ctx.services.clock.utcnow())
     if erasure.worker_id is not None:
         ctx.reply(
-            "已注销。您的登记信息、打卡、报名、包车等记录都已删除，关联的微信/QQ账号也已解除。\n"
+            f"已注销。您的登记信息、打卡、报名、包车{'、投诉' if erasure.counts.get('complaint') else ''}"
+            "等记录都已删除，关联的微信/QQ账号也已解除。\n"
             "谢谢您！以后需要找工作、安排返岗，回复“登记”可以重新登记。"
         )
+    elif erasure.counts.get("complaint"):
+        ctx.reply("已删除您的投诉记录，系统里没有您的个人信息了。以后还需要投诉，回复“投诉”就可以。")
     elif erasure.anything:
         ctx.reply("已删除您没填完的登记内容，系统里没有您的个人信息了。以后想登记，回复“登记”就可以。")
     else:

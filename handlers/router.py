@@ -15,9 +15,9 @@ import asyncio
 import hashlib
 import logging
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text as sql_text
+from sqlalchemy import Integer, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from dialogs.engine import DialogEngine
@@ -43,6 +43,22 @@ HELP_WORDS = ("帮助", "菜单", "?", "？", "你好", "您好", "在吗", "hi"
 SORRY = "抱歉，系统刚才出了点问题，您的消息没有处理成功，请稍后再发一次。"
 # First half of the two-part advisory lock key of a person (the migration uses the one-part form).
 _PERSON_LOCKS = 0x46475450
+
+
+_SEEN: Any = InboundSeen.__table__
+_INSERT_SEEN = insert(_SEEN).values(platform=bindparam("platform"),
+                                    message_id=bindparam("message_id"),
+                                    seen_at=bindparam("seen_at"))
+# INSERT … SELECT … FROM (SELECT pg_advisory_xact_lock(ns, key)): the lock is taken before the
+# row is inserted, and held until the transaction ends.
+_INSERT_SEEN_LOCKED = insert(_SEEN).from_select(
+    ["platform", "message_id", "seen_at"],
+    select(bindparam("platform", type_=_SEEN.c.platform.type),
+           bindparam("message_id", type_=_SEEN.c.message_id.type),
+           bindparam("seen_at", type_=_SEEN.c.seen_at.type))
+    .select_from(select(func.pg_advisory_xact_lock(bindparam("lock_ns", type_=Integer),
+                                                   bindparam("lock_key", type_=Integer)))
+                 .subquery("person_lock")))
 
 
 class _Duplicate(Exception):
@@ -101,16 +117,19 @@ class Router:
         async with self.locks.hold(msg.identity), self.slots:
             try:
                 async with db.session() as session:
-                    if db.dialect == "postgresql":  # another instance may have this person too
-                        await session.execute(sql_text("SELECT pg_advisory_xact_lock(:a, :b)"),
-                                              {"a": _PERSON_LOCKS, "b": _person_key(msg.identity)})
                     # OneBot ids are 32-bit hashes: the same id from two people is two messages.
                     # A duplicate delivery fails this insert (no look-up first: one query less).
-                    session.add(InboundSeen(platform=msg.chat.platform,
-                                            message_id=f"{msg.sender_id}:{msg.message_id}",
-                                            seen_at=self.services.clock.utcnow()))
+                    # On PostgreSQL the same statement first takes the person's advisory lock
+                    # (another instance may have this person too): one round trip for both.
+                    seen = {"platform": msg.chat.platform,
+                            "message_id": f"{msg.sender_id}:{msg.message_id}",
+                            "seen_at": self.services.clock.utcnow()}
+                    if db.dialect == "postgresql":
+                        seen |= {"lock_ns": _PERSON_LOCKS, "lock_key": _person_key(msg.identity)}
                     try:
-                        await session.flush()
+                        await session.execute(
+                            _INSERT_SEEN_LOCKED if db.dialect == "postgresql" else _INSERT_SEEN,
+                            seen)
                     except IntegrityError:
                         raise _Duplicate from None
                     await self.route(Context(self.services, session, msg))
@@ -210,5 +229,10 @@ class Router:
     async def in_group(self, ctx: Context) -> None:
         """Personal data never goes to a group, nor whether someone has registered: everyone
         gets the same pointer to a private chat (a dialog in progress is left untouched)."""
+        said = ctx.inbound.text if ctx.inbound else ""
+        if "投诉" in said or "举报" in said:  # the same words for everyone, nothing taken down
+            ctx.reply("投诉请私聊我发“投诉”，投诉人的信息保密，不会告诉用人单位。"
+                      "请不要在群里说投诉的内容。")
+            return
         ctx.reply("您好！我是返岗通。登记、打卡等请私聊我（加我好友后发“登记”）。"
                   "群里只发通知和统计。")

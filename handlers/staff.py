@@ -19,6 +19,7 @@ from handlers.views import mask_name
 from models.audit import audit_ctx
 from models.scope import area_scope, worker_scope
 from models.tables import Cadre, Checkin, Household, Identity, Worker
+from models.training import courses_text
 
 # Roles, by what they answer for (DESIGN.md: who uses it).
 SURVEY = frozenset({"district", "township", "village"})  # 摸排: lists, registration, broadcast
@@ -143,6 +144,59 @@ def checkin_text(c: Checkin | None) -> str:
     return f"⚠异常：{text}" if c.abnormal else text
 
 
+# ----- posts (vacancies, training courses) and the people who answer them -----------------------
+WHOLE_DISTRICT = frozenset({"district", "bureau"})
+
+
+async def manages_post(ctx: Context, cadre: Cadre, posted_by: int | None) -> bool:
+    """Whether ``cadre`` manages something posted by cadre ``posted_by`` (a vacancy, a training
+    course): its poster; the district task force and the employment bureau (everything); a
+    township cadre for what anyone of their township posted.  A village cadre: only their own."""
+    if cadre.role in WHOLE_DISTRICT or posted_by == cadre.id:
+        return True
+    if cadre.role == "township" and posted_by is not None:
+        poster = await ctx.session.get(Cadre, posted_by)
+        return poster is not None and poster.township == cadre.township
+    return False
+
+
+def categories_short(w: Worker) -> str:
+    return "、".join(n for flag, n in ((w.poverty, "建档立卡"), (w.relocated, "易地搬迁")) if flag)
+
+
+def person_line(cadre: Cadre, managing: bool, n: int, w: Worker, status: str, when: str) -> str | None:
+    """Person ``n`` of the applicants or trainees of a post, as much as ``cadre`` may see (DESIGN.md:
+    personal data only to someone whose scope covers the worker, masked): inside the scope,
+    the full name, village, masked phone and category; for the post's manager, a masked name and
+    the village — enough to call and record a hire or a completion; otherwise None (to be
+    counted, not shown)."""
+    if covers(cadre, w.township, w.village):
+        phone = mask_phone(w.phone) if w.phone else "无手机"
+        extra = categories_short(w)
+        return (f"{n}. 编号{w.id} {w.name} {w.township}{w.village} {phone}"
+                f"{' ' + extra if extra else ''} {status}（{when}）")
+    if managing:
+        return (f"{n}. 编号{w.id} {mask_name(w.name)} {w.township}{w.village} {status}"
+                "（不在您的范围，详情请找所在村镇）")
+    return None
+
+
+def pick_people(query: str, rows: list[tuple[Any, Worker]]) -> tuple[list[tuple[Any, Worker]], str]:
+    """The rows whose worker ``query`` names — 编号12 (or 12), a phone's last 4 digits, or a full
+    name — and how the query reads in a reply."""
+    q = normalize(query).replace(" ", "")
+    numbered = re.fullmatch(r"(?:编号|#|no\.?)(\d{1,9})号?", q, re.I)
+    if numbered:
+        wid = int(numbered[1])
+        return [r for r in rows if r[1].id == wid], f"编号{wid}"
+    if re.fullmatch(r"\d{4}", q):
+        return [r for r in rows if (r[1].phone or "").endswith(q)], f"手机尾号{q}"
+    if q.isdigit():
+        wid = int(q)
+        return [r for r in rows if r[1].id == wid], f"编号{wid}"
+    return [r for r in rows if r[1].name == q], f"“{q}”"
+
+
 def worker_line(w: Worker, extra: str = "") -> str:
     """“12. 王*明 歪脚村3组 138****5678 …” — masked, for lists."""
     phone = mask_phone(w.phone) if w.phone else "无手机"
@@ -210,6 +264,9 @@ async def record_text(ctx: Context, w: Worker, cadre: Cadre) -> str:
     if w.experience:
         lines.append(f"务工经历：{w.experience}")
     lines.append(f"就业：{employment_text(w)}")
+    courses = await courses_text(ctx.session, w.id, ctx.services.settings.tz)  # type: ignore[arg-type]
+    if courses:
+        lines.append(f"培训：{courses}")
     reach = await contacts(ctx.session, [w.id])  # type: ignore[list-item]
     lines.append("微信/QQ：已绑定" if reach else "微信/QQ：未绑定（收不到机器人消息）")
     by = "本人登记"

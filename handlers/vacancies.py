@@ -38,22 +38,30 @@ from sqlalchemy import func, select
 
 from dialogs.engine import CONFIRM, ParseEnv
 from dialogs.matching import HAS_JOB, Geo, geo_for
-from dialogs.parsing.phone import mask_phone
+from dialogs.parsing.errors import ParseError
 from dialogs.parsing.textnorm import normalize
 from dialogs.registration import show_salary
-from dialogs.vacancy_post import FILLED, NAME, read_line
+from dialogs.vacancy_post import FILLED, NAME, answers_from_enterprise, read_line, text_of
 from handlers.commands import command
 from handlers.context import Context
-from handlers.keywords import keyword
+from handlers.keywords import keyword, reader
 from handlers.permissions import covers, scope_text
+from handlers.staff import WHOLE_DISTRICT, manages_post, person_line, pick_people
 from handlers.views import mask_name
 from models import vacancies as vq
 from models.audit import audit_ctx
-from models.tables import Application, Cadre, DialogState, Vacancy, VacancyPush, Worker
+from models.tables import (
+    Application,
+    Cadre,
+    DialogState,
+    Enterprise,
+    Vacancy,
+    VacancyPush,
+    Worker,
+)
 from models.workers import contact_of, worker_of
 
 POSTERS = frozenset({"district", "bureau", "township", "village"})
-WHOLE_DISTRICT = frozenset({"district", "bureau"})
 LIST_LIMIT = 20
 FIND_LIMIT = 5
 STATUS_TEXT = {"applied": "已报名", "hired": "已录用", "withdrawn": "已取消", "rejected": "未录用"}
@@ -116,12 +124,7 @@ def vacancy_card(v: Vacancy) -> str:
 
 # ----- who manages what ------------------------------------------------------------------------
 async def manages(ctx: Context, cadre: Cadre, vacancy: Vacancy) -> bool:
-    if cadre.role in WHOLE_DISTRICT or vacancy.posted_by == cadre.id:
-        return True
-    if cadre.role == "township" and vacancy.posted_by is not None:
-        poster = await ctx.session.get(Cadre, vacancy.posted_by)
-        return poster is not None and poster.township == cadre.township
-    return False
+    return await manages_post(ctx, cadre, vacancy.posted_by)
 
 
 def _not_yours(vacancy: Vacancy, what: str) -> str:
@@ -155,6 +158,10 @@ async def post_command(ctx: Context, args: str, cadre: Cadre | None) -> None:
     assert cadre is not None
     engine = ctx.services.engine
     data = {"cadre_id": cadre.id}
+    from_enterprise = FROM_ENTERPRISE.fullmatch(normalize(args).strip())
+    if from_enterprise:
+        await _post_from_enterprise(ctx, cadre, int(from_enterprise[1]), from_enterprise[2])
+        return
     if not args.strip():
         await engine.start(ctx, ctx.identity, NAME, data=data,
                            intro="发布岗位：一题一题回答，最后核对无误再发布。随时可以回复“取消”。")
@@ -166,19 +173,48 @@ async def post_command(ctx: Context, args: str, cadre: Cadre | None) -> None:
         ctx.reply("没看懂这一行。请按这样写：/发布岗位 花溪某电子厂 普工 县内 20人 4000-5000 "
                   "联系电话13800001111 截止3月1日\n也可以只发 /发布岗位，一题一题填。")
         return
-    dialog = engine.dialogs[NAME]
     answers.setdefault("public_welfare", False)
-    for step in dialog.steps:  # optional questions not in the line are left empty, not asked
-        if step.optional and step.applies(answers):
-            answers.setdefault(step.key, None)
-    state = await _fresh_state(ctx, data, answers, dialog.first_missing(answers))
-    notes = "\n".join(f"· {p}" for p in reading.problems)
-    if state.step == CONFIRM:
-        ctx.reply((f"有几处没看懂：\n{notes}\n" if notes else "") + engine.summary(dialog, answers))
+    await engine.start_from_line(ctx, NAME, answers, data, reading.problems)
+
+
+FROM_ENTERPRISE = re.compile(r"企业\s*(?:编号)?\s*(\d{1,9})\s*号?\s*(.*)", re.S)
+
+
+async def _post_from_enterprise(ctx: Context, cadre: Cadre, number: int, job: str) -> None:
+    """/发布岗位 企业N [工种]: a vacancy from the shortage an enterprise reported (/企业), with
+    what the report says filled in; only what it does not say is asked, then the summary."""
+    enterprise = await ctx.session.get(Enterprise, number)
+    if enterprise is None or (cadre.role not in WHOLE_DISTRICT
+                              and enterprise.township != cadre.township):
+        ctx.reply(f"在您的范围（{scope_text(cadre)}）内没有企业编号{number}。企业编号在 /企业 填报后的"
+                  "回复里，也可以发 /企业 列表 看。")
         return
+    if not enterprise.shortage:
+        ctx.reply(f"企业编号{number}（{enterprise.name}）填报的是不缺工，没有可以发布的岗位。"
+                  "要发布别的岗位请发 /发布岗位。")
+        return
+    job = job.strip()
+    if job:
+        try:
+            job = text_of(30, "岗位名称")(job, ParseEnv(today=ctx.today, answers={}, ctx=ctx))
+        except ParseError as err:
+            ctx.reply(err.hint + f"例如：/发布岗位 企业{number} 普工")
+            return
+    engine = ctx.services.engine
+    dialog = engine.dialogs[NAME]
+    answers = answers_from_enterprise(enterprise, job or None)
+    state = await _fresh_state(ctx, {"cadre_id": cadre.id, "enterprise_id": enterprise.id},
+                               answers, dialog.first_missing(answers))
+    filled = [s.label for s in dialog.applicable(answers)
+              if answers.get(s.key) is not None and s.key != "public_welfare"]
     missing = [s.label for s in dialog.applicable(answers) if s.key not in answers]
-    ctx.reply((f"有几处没看懂：\n{notes}\n" if notes else "")
-              + f"还缺：{'、'.join(missing)}，我来一项一项问。")
+    wanted = f"：{enterprise.jobs_wanted}" if enterprise.jobs_wanted else ""
+    lines = [f"按企业编号{number}（{enterprise.name}）的缺工情况发布岗位：{'、'.join(filled)}已经填好"
+             f"（缺工{enterprise.shortage}人{wanted}）。"]
+    if "title" not in answers:
+        lines.append("一个岗位发一次：这次先发一个工种，发完可以再发 /发布岗位 企业编号 工种 发下一个。")
+    lines.append(f"还要填：{'、'.join(missing)}，我来一项一项问；最后核对时每一项都可以改。")
+    ctx.reply("\n".join(lines))
     await engine.resume(ctx, state)
 
 
@@ -186,16 +222,7 @@ async def _fresh_state(ctx: Context, data: dict[str, Any], answers: dict[str, An
                        step: str) -> DialogState:
     """The sender's dialog state set to ``answers`` at ``step``; an answer then goes on to the
     first question still unanswered (``editing``), not to the next one in the list."""
-    now = ctx.services.clock.utcnow()
-    state = await ctx.services.engine.load(ctx, ctx.identity)
-    if state is None:
-        state = DialogState(identity=ctx.identity, dialog=NAME, step=step, started_at=now,
-                            updated_at=now)
-    state.dialog, state.step, state.answers, state.history = NAME, step, answers, []
-    state.editing, state.paused, state.data = step != CONFIRM, False, data
-    state.started_at = state.updated_at = now
-    ctx.session.add(state)
-    return state
+    return await ctx.services.engine.open(ctx, ctx.identity, NAME, answers, data, step)
 
 
 async def publish(ctx: Context, answers: dict[str, Any], state: DialogState) -> str:
@@ -288,7 +315,7 @@ async def _push(ctx: Context, vacancy: Vacancy, ranked: list[vq.Candidate],
             continue
         ctx.tell(identity, f"【岗位推荐】{names.get(candidate.worker_id, '')}，您好！有个岗位可能适合您：\n"
                            f"{vacancy_card(vacancy)}\n想报名请回复“报名 {vacancy.id}”；"
-                           "不合适不用回复。回复“找工作”看更多岗位。")
+                           "不合适不用回复。回复“找工作”看更多岗位。", bulk=True)
         sent += 1
     return sent
 
@@ -296,7 +323,7 @@ async def _push(ctx: Context, vacancy: Vacancy, ranked: list[vq.Candidate],
 def _post_to_groups(ctx: Context, vacancy: Vacancy) -> None:
     for group in ctx.services.settings.job_groups:
         ctx.send(group, f"【新岗位】{vacancy_card(vacancy)}\n想报名的请私聊我回复“报名 {vacancy.id}”"
-                        "（先登记的请私聊发“登记”）。")
+                        "（先登记的请私聊发“登记”）。", bulk=True)
 
 
 # ----- listing, editing, closing ----------------------------------------------------------------
@@ -371,7 +398,7 @@ async def _tell_waiting(ctx: Context, vacancy: Vacancy, what: str) -> int:
         identity = await contact_of(ctx.session, worker.id)  # type: ignore[arg-type]
         if identity:
             ctx.tell(identity, f"您报名的岗位{vacancy.id}（{vacancy.employer} {vacancy.title}）{what}，"
-                               "谢谢您的关注。回复“找工作”看看其他岗位。")
+                               "谢谢您的关注。回复“找工作”看看其他岗位。", bulk=True)
             told += 1
     return told
 
@@ -410,10 +437,6 @@ async def edit_command(ctx: Context, args: str, cadre: Cadre | None) -> None:
 
 
 # ----- applicants and hires ---------------------------------------------------------------------
-def _categories(w: Worker) -> str:
-    return "、".join(n for flag, n in ((w.poverty, "建档立卡"), (w.relocated, "易地搬迁")) if flag)
-
-
 @command("报名名单", "applicants", summary="查看岗位的报名人员（范围内的才显示详情）",
          usage="/报名名单 编号", roles=POSTERS, private_only=True)
 async def applicants_command(ctx: Context, args: str, cadre: Cadre | None) -> None:
@@ -429,16 +452,11 @@ async def applicants_command(ctx: Context, args: str, cadre: Cadre | None) -> No
     for n, (application, w) in enumerate(rows, 1):
         status = STATUS_TEXT.get(application.status, application.status)
         when = _day(application.created_at.astimezone(ctx.services.settings.tz))
-        if covers(cadre, w.township, w.village):
-            phone = mask_phone(w.phone) if w.phone else "无手机"
-            extra = _categories(w)
-            lines.append(f"{n}. 编号{w.id} {w.name} {w.township}{w.village} {phone}"
-                         f"{' ' + extra if extra else ''} {status}（{when}报名）")
-        elif managing:
-            lines.append(f"{n}. 编号{w.id} {mask_name(w.name)} {w.township}{w.village} {status}"
-                         "（不在您的范围，详情请找所在村镇）")
-        else:
+        line = person_line(cadre, managing, n, w, status, f"{when}报名")
+        if line is None:
             hidden += 1
+        else:
+            lines.append(line)
     if hidden:
         lines.append(f"另有{hidden}人不在您的范围（{scope_text(cadre)}）内。")
     if not rows:
@@ -448,20 +466,6 @@ async def applicants_command(ctx: Context, args: str, cadre: Cadre | None) -> No
                      f"例如 /录用 {vacancy.id} 编号{rows[0][1].id}")
     audit_ctx(ctx, "vacancy.applicants", vacancy.id, f"{len(rows) - hidden}人")
     ctx.reply("\n".join(lines))
-
-
-def _who(query: str, rows: list[tuple[Application, Worker]]) -> tuple[list[tuple[Application, Worker]], str]:
-    q = normalize(query).replace(" ", "")
-    numbered = re.fullmatch(r"(?:编号|#|no\.?)(\d{1,9})号?", q, re.I)
-    if numbered:
-        wid = int(numbered[1])
-        return [r for r in rows if r[1].id == wid], f"编号{wid}"
-    if re.fullmatch(r"\d{4}", q):
-        return [r for r in rows if (r[1].phone or "").endswith(q)], f"手机尾号{q}"
-    if q.isdigit():
-        wid = int(q)
-        return [r for r in rows if r[1].id == wid], f"编号{wid}"
-    return [r for r in rows if r[1].name == q], f"“{q}”"
 
 
 @command("录用", "hire", summary="登记岗位录用的人（更新其就业状态）",
@@ -480,7 +484,7 @@ async def hire_command(ctx: Context, args: str, cadre: Cadre | None) -> None:
         ctx.reply(f"录用谁？用法：{usage}。发 /报名名单 {vacancy.id} 看报名的人。")
         return
     rows = await vq.applicants(ctx.session, vacancy.id, ("applied", "hired", "withdrawn"))
-    found, what = _who(who, rows)
+    found, what = pick_people(who, rows)
     if not found:
         ctx.reply(f"岗位{vacancy.id}的报名人员里没有{what}。发 /报名名单 {vacancy.id} 看报名的人和编号。")
         return
@@ -537,6 +541,24 @@ async def _registered(ctx: Context, what: str) -> Worker | None:
     return worker
 
 
+def _no_match_text(worker: Worker, told: bool) -> str:
+    """Why the list below is not a match: what the worker asked for found nothing (they will be
+    told when something comes, ``told``), or they gave nothing to match on."""
+    from dialogs.matching import _ANY_JOB  # 不限, 都可以: nothing in particular
+
+    wanted = (worker.wanted_job or "").strip()
+    skills = (worker.skills or "").strip()
+    if wanted and not _ANY_JOB.search(wanted):
+        what = f"您想做的“{wanted}”"
+    elif skills:
+        what = f"您的技能（{skills}）"
+    else:
+        return ("暂时没有和您的技能、意愿对得上的岗位。\n（登记时写上技能和想做的工种，推荐会更准。"
+                "回复“登记”可以修改。）\n")
+    later = "，有合适的新岗位会第一时间告诉您。" if told else "。"
+    return f"暂时没有和{what}对得上的在招岗位{later}\n"
+
+
 @keyword(r"(?:我要|我想)?(?:找工作|找岗位|找活|找事做)|(?:有什么|有没有|有啥)(?:工作|岗位|活)(?:吗|没有)?"
          r"|岗位推荐|推荐岗位|招聘信息|看岗位|看看岗位",
          help="· 回复“找工作”：看适合您的岗位，回复“报名 编号”报名")
@@ -563,8 +585,7 @@ async def find_jobs(ctx: Context, match: re.Match[str]) -> None:
         if not vacancies:
             ctx.reply("现在没有在招的岗位。有合适的新岗位会第一时间告诉您。")
             return
-        head = (f"{lead}暂时没有和您的技能、意愿对得上的岗位，下面是正在招人的岗位（本地的在前）："
-                "\n（登记时写上技能和想做的工种，推荐会更准。回复“登记”可以修改。）")
+        head = f"{lead}{_no_match_text(worker, told=not lead)}下面是正在招人的岗位（本地的在前）："
     for v in vacancies:  # shown is told: no push of these later
         await vq.record_pushes(session, v.id, [worker.id], ctx.services.clock.utcnow(), 0)  # type: ignore[list-item]
     lines = [head, *(vacancy_line(v) for v in vacancies)]
@@ -618,9 +639,23 @@ async def apply(ctx: Context, match: re.Match[str]) -> None:
                                   f"共{count}人。发 /报名名单 {vacancy.id} 查看。")
 
 
+APPLY_HINT = "请在报名后面写岗位编号，例如“报名 12”；回复“找工作”看岗位和编号。"
+_APPLY_UNCLEAR = re.compile(r"(?:我要|我想)?报名(?!包车)")
+
+
 @keyword(r"(?:我要|我想)?报名(?:岗位)?")
 async def apply_without_number(ctx: Context, match: re.Match[str]) -> None:
-    ctx.reply("请在“报名”后面写上岗位编号，例如“报名 12”。编号在岗位推荐里，回复“找工作”可以看到。")
+    ctx.reply(APPLY_HINT)
+
+
+@reader(40)  # before the check-in reader: “报名 abc” is no check-in
+async def apply_unclear(ctx: Context, text: str) -> bool:
+    """“报名 abc”, “报名普工”: no keyword took it (a number would have been), so the number is
+    missing or not a number — say how, instead of the menu."""
+    if not _APPLY_UNCLEAR.match(normalize(text).strip()):
+        return False
+    ctx.reply(APPLY_HINT)
+    return True
 
 
 @keyword(r"我的报名|报名记录|查看报名|我报的岗位|我报名的岗位")
@@ -664,6 +699,11 @@ async def withdraw(ctx: Context, match: re.Match[str]) -> None:
     application.status = "withdrawn"
     application.updated_at = ctx.services.clock.utcnow()
     ctx.session.add(application)
+    closed = vq.closed_reason(vacancy, ctx.today) if vacancy is not None else "已经停止招聘"
+    if closed:
+        ctx.reply(f"已取消岗位{number}的报名。这个岗位{closed}，不能再报名了；"
+                  "回复“找工作”看看其他岗位。")
+        return
     ctx.reply(f"已取消岗位{number}的报名。想再报名随时回复“报名 {number}”。")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dialogs.parsing.idcard import mask_id
 from dialogs.parsing.phone import mask_phone
 from handlers.context import Context
+from models.training import courses_text
 from models.workers import worker_of
 
 
@@ -27,6 +28,9 @@ async def my_info(ctx: Context) -> None:
         lines.append(f"返岗时间：{worker.return_date.month}月{worker.return_date.day}日")
     if worker.wanted_job:
         lines.append(f"期望工种：{worker.wanted_job}")
+    courses = await courses_text(ctx.session, worker.id, ctx.services.settings.tz)  # type: ignore[arg-type]
+    if courses:
+        lines.append(f"技能培训：{courses}")
     lines.append("\n要修改请回复“登记”重新填写。")
     ctx.reply("\n".join(lines))
 

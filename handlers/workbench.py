@@ -75,6 +75,26 @@ def _search_condition(query: str):
     return None, query
 
 
+async def search_workers(ctx: Context, cadre: Cadre, query: str) -> tuple[list[Worker], str]:
+    """Workers in the cadre's scope that ``query`` names (编号12, a phone's last 4 digits, a
+    phone or ID number, a name or part of one), at most 11, and how the query reads in a reply."""
+    cond, what = _search_condition(query)
+    scope = worker_scope(cadre)
+    if cond is not None:
+        return list((await ctx.session.execute(
+            select(Worker).where(and_(scope, cond)).order_by(Worker.id).limit(11))).scalars()), what
+    conditions = [Worker.name == query]
+    if len(query) >= 2:
+        conditions.append(Worker.name.contains(query, autoescape=True))
+    found: list[Worker] = []
+    for name_cond in conditions:
+        found = list((await ctx.session.execute(
+            select(Worker).where(and_(scope, name_cond)).order_by(Worker.id).limit(11))).scalars())
+        if found:
+            break
+    return found, f"“{query}”"
+
+
 @command("查", "find", "查询", summary="查看一个人的登记详情", usage="/查 姓名、手机尾号或编号",
          roles=READERS, private_only=True)
 async def find_command(ctx: Context, args: str, cadre: Cadre | None) -> None:
@@ -83,23 +103,7 @@ async def find_command(ctx: Context, args: str, cadre: Cadre | None) -> None:
     if not query:
         ctx.reply("用法：/查 姓名，/查 手机尾号（4位），或 /查 编号12")
         return
-    cond, what = _search_condition(query)
-    scope = worker_scope(cadre)
-    found: list[Worker] = []
-    if cond is not None:
-        found = list((await ctx.session.execute(
-            select(Worker).where(and_(scope, cond)).order_by(Worker.id).limit(11))).scalars())
-    else:
-        what = f"“{query}”"
-        conditions = [Worker.name == query]
-        if len(query) >= 2:
-            conditions.append(Worker.name.contains(query, autoescape=True))
-        for name_cond in conditions:
-            found = list((await ctx.session.execute(
-                select(Worker).where(and_(scope, name_cond)).order_by(Worker.id).limit(11))
-            ).scalars())
-            if found:
-                break
+    found, what = await search_workers(ctx, cadre, query)
     if not found:
         audit_ctx(ctx, "worker.search", "", f"{query}：无结果")
         ctx.reply(f"在您的范围（{scope_text(cadre)}）内没有找到{what}。")
@@ -188,7 +192,7 @@ async def broadcast_command(ctx: Context, args: str, cadre: Cadre | None) -> Non
     text = f"【{label}通知】{content}\n——{cadre.name}"
     people = sorted(set(reach.values()))
     for identity in people:
-        ctx.tell(identity, text)
+        ctx.tell(identity, text, bulk=True)
     audit_ctx(ctx, "broadcast", label, f"{len(people)}人：{content[:60]}")
     reply = f"已发送给 {len(people)} 人"
     rate = max(1, ctx.services.settings.send_rate_per_min)

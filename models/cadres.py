@@ -108,3 +108,17 @@ async def redeem_invite(ctx: Context, code: str) -> str:
     ctx.session.add(invite)
     area = f"（{invite.township or ''}{invite.village or ''}）" if invite.township else ""
     return f"绑定成功！{cadre.name}，您现在是{ROLES[cadre.role]}{area}。回复 /帮助 查看可用命令。"
+
+
+async def void_invite(ctx: Context, code: str) -> bool:
+    """Void an unused invite whose code was shown to others (sent in a group); True when there
+    was one.  The code is never written to the audit log."""
+    invite = await ctx.session.get(Invite, code)
+    if invite is None or invite.used_at is not None:
+        return False
+    now = ctx.services.clock.utcnow()
+    invite.used_by, invite.used_at = "void:group", now
+    ctx.session.add(invite)
+    ctx.session.add(AuditLog(at=now, actor=ctx.identity, action="cadre.invite_void",
+                             detail=f"{invite.role} {invite.name}：邀请码发在群里，已作废"))
+    return True

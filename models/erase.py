@@ -15,6 +15,9 @@
 * the outbox rows of their private chats (sent or not: the texts hold their answers); in the
   history of other chats (a cadre's alert, a list), their name, ID number and phone are replaced
   — messages still waiting to go out elsewhere are left alone;
+* their complaints about employers with the staff replies and their additions, filed from any of
+  their chat accounts, registered or not (:func:`models.complaints.erase_complaints`; the
+  reference to the worker is nullable, so the generic rule alone would only cut it);
 * their household, if nobody else is left in it;
 * the personal text in audit rows about them (a cadre's ``/查 王小明``), keeping who did what
   and when.
@@ -37,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
 from models.audit import audit
+from models.complaints import erase_complaints
 from models.tables import (
     AuditLog,
     Bus,
@@ -208,6 +212,8 @@ async def erase_person(session: AsyncSession, identity: str, *, at: datetime) ->
     if doomed:
         result = await session.execute(delete(DialogState).where(DialogState.identity.in_(doomed)))
         erasure.add("dialogstate", result.rowcount)
+    for table, n in (await erase_complaints(session, identities, erasure.worker_id)).items():
+        erasure.add(table, n)
     chats = _private_chats(identities)
     if chats and worker is not None:
         result = await session.execute(delete(OutboxMessage).where(OutboxMessage.chat.in_(chats)))

@@ -171,9 +171,9 @@ def clean_old_exports(folder: Path, now: datetime, keep: timedelta = timedelta(d
             pass
 
 
-def export_name(area: str, today: date) -> str:
+def export_name(area: str, today: date, kind: str = "务工人员名册") -> str:
     area = re.sub(r"[^\w\u4e00-\u9fff]+", "", area) or "全区"
-    return f"务工人员名册_{area}_{today:%Y%m%d}_{secrets.token_hex(3)}.xlsx"
+    return f"{kind}_{area}_{today:%Y%m%d}_{secrets.token_hex(3)}.xlsx"
 
 
 def salary_text(low: int | None, high: int | None) -> str:
@@ -314,6 +314,33 @@ async def export_workbook(
                        c.place or "", "是" if c.abnormal else "否", c.text])
     await asyncio.to_thread(_save, wb, path)
     return ExportResult(path, len(workers), len(members), checked)
+
+
+TRAINEE_TITLES = ("序号", "系统编号", "姓名", "性别", "身份证号", "联系电话", "乡镇（街道）", "村（社区）",
+                  "组", "人员类别", "技能特长", "期望工种", "就业状态", "报名时间", "状态", "结业时间")
+_TRAINEE_TEXT = {"身份证号", "联系电话"}
+
+
+async def export_trainees(course: Sequence[tuple[str, Any]], trainees: Sequence[tuple[Any, Worker]],
+                          path: Path, *, tz, status_text: dict[str, str]) -> None:
+    """A training course's sign-up list (``/培训导出``): the trainees ``(sign-up, worker)`` with full
+    ID numbers and phones — only ever for a cadre whose scope covers each of them — and a
+    second sheet with the course (``course``: label, value)."""
+    wb = Workbook()
+    ws = _sheet(wb, "培训名单", TRAINEE_TITLES, (6, 9, 10, 6, 21, 14, 14, 12, 6, 20, 20, 12, 12, 17, 8, 17),
+                True)
+    for seq, (signup, w) in enumerate(trainees, 1):
+        ws.append([seq, w.id, w.name, w.gender or "", w.id_number or "", w.phone or "", w.township,
+                   w.village, w.group_name or "", category_text(w), w.skills or "", w.wanted_job or "",
+                   w.status, _local(signup.created_at, tz),
+                   status_text.get(signup.status, signup.status), _local(signup.completed_at, tz)])
+        for i, title in enumerate(TRAINEE_TITLES, 1):
+            if title in _TRAINEE_TEXT:
+                ws.cell(row=seq + 1, column=i).number_format = "@"
+    info = _sheet(wb, "培训信息", ("项目", "内容"), (12, 50), False)
+    for label, value in course:
+        info.append([label, value])
+    await asyncio.to_thread(_save, wb, path)
 
 
 def _save(wb: Workbook, path: Path) -> None:

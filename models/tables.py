@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import text as sql_text
 from sqlmodel import Field, SQLModel
 
 
@@ -102,14 +103,26 @@ class InboundSeen(SQLModel, table=True):
     seen_at: datetime = Field(index=True)
 
 
+PRIORITY_NOW = 0  # an outbox row's priority: a reply to who just wrote, an alert
+PRIORITY_BULK = 1  # check-in prompts, vacancy pushes, broadcasts: after every PRIORITY_NOW row
+
+
 class OutboxMessage(SQLModel, table=True):
     """Every message the bot sends, persisted before it is sent.
 
     status: pending → sending → sent | failed | unknown.  ``unknown`` means the send may have
     reached the platform (timeout, or a crash while sending): it is never sent again.
+    priority: ``PRIORITY_NOW`` (replies, alerts) goes before ``PRIORITY_BULK`` (prompts, pushes,
+    broadcasts); oldest first within one; never out of order within one chat (bot/outbound.py).
     """
 
-    __table_args__ = (Index("ix_outbox_lane", "status", "platform", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_claim", "status", "platform", "priority", "id"),
+        # Pending bulk rows by chat: a reply must not overtake one queued earlier to its chat.
+        Index("ix_outbox_bulk_chat", "chat", "id",
+              sqlite_where=sql_text("status = 'pending' AND priority > 0"),
+              postgresql_where=sql_text("status = 'pending' AND priority > 0")),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     platform: str  # one sending lane per platform, so a slow one never holds up another
@@ -126,6 +139,7 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = None
     platform_message_id: str | None = None
     error: str | None = None
+    priority: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Cadre(SQLModel, table=True):
@@ -332,3 +346,4 @@ class TallySnapshot(SQLModel, table=True):
     township: str = Field(primary_key=True)
     figures: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     at: datetime
+

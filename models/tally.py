@@ -32,6 +32,8 @@ Counting rules (all counts are of people unless they say 户 or 个):
   all vacancies, open or closed.  A township row counts the 县内 vacancies located there
   (``vacancy.township``); the district total counts every vacancy (县外 and 省外 too), so it is
   more than the sum of the township rows.
+* **发放口罩 masks** — the sum of masks staff recorded with ``/发口罩`` (``maskhandout.count``),
+  by the township and village recorded with each hand-out (kept after the worker's 注销).
 * **企业缺工 shortage** — the sum of ``enterprise.shortage`` (by ``enterprise.township``; the
   district total includes enterprises with no township).
 * **较昨日 change since yesterday** — the difference to the figures saved for ``day - 1``
@@ -53,6 +55,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, distinct, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.departure import MaskHandout
 from models.roster import EMPLOYED as HAS_JOB
 from models.tables import (
     Application,
@@ -94,6 +97,7 @@ class Figures:
     public_welfare: int = 0
     checked_in: int = 0
     abnormal: int = 0
+    masks: int = 0  # 发放口罩 (/发口罩)
     vacancies_open: int | None = None
     places_open: int | None = None
     vacancies_filled: int | None = None
@@ -285,7 +289,18 @@ async def compute_tally(
     for area, placed in rows:
         fig(area).public_welfare = int(placed)
 
-    # 5. Vacancies and enterprise shortages: by township (not by village).
+    # 5. Masks handed out, by the area recorded with each hand-out (ix_maskhandout_area).
+    mask_col = MaskHandout.township if level == "township" else MaskHandout.village
+    mask_scope = true() if township is None else MaskHandout.township == township
+    if village is not None:
+        mask_scope = and_(mask_scope, MaskHandout.village == village)
+    rows = await session.execute(
+        select(mask_col, func.coalesce(func.sum(MaskHandout.count), 0))
+        .where(mask_scope).group_by(mask_col))
+    for area, masks in rows:
+        fig(area).masks = int(masks)
+
+    # 6. Vacancies and enterprise shortages: by township (not by village).
     vacancies: dict[str | None, tuple[int, int, int]] = {}
     shortages: dict[str | None, int] = {}
     if village is None:

@@ -33,6 +33,7 @@ from sqlalchemy.orm import aliased
 
 from dialogs import matching
 from dialogs.matching import HAS_JOB, JOB, MIN_FIT, PLACE, Geo
+from models.db import insert_new
 from models.tables import (
     Application,
     Identity,
@@ -246,28 +247,24 @@ async def candidates_for(
     return [Candidate(int(r[0]), int(r[1]), float(r[2]), float(r[3]), float(r[4])) for r in rows]
 
 
+def push_count(places: int) -> int:
+    """How many workers are told of something with this many places (a vacancy's places left,
+    a training course's seats): 5 a place, at least 10, at most 200."""
+    return min(MAX_PUSH, max(MIN_PUSH, max(0, places) * PUSH_PER_PLACE))
+
+
 def push_size(vacancy: Vacancy) -> int:
-    """How many workers a new vacancy is pushed to: 5 per place left, at least 10, at most 200."""
-    left = max(0, vacancy.headcount - vacancy.filled)
-    return min(MAX_PUSH, max(MIN_PUSH, left * PUSH_PER_PLACE))
+    """How many workers a new vacancy is pushed to (:func:`push_count` of the places left)."""
+    return push_count(vacancy.headcount - vacancy.filled)
 
 
 async def record_pushes(session, vacancy_id: int, ranked: Sequence[int], at: datetime,
                         first_rank: int = 1) -> set[int]:
     """Record that the vacancy is told to these workers (in this order); returns the ones not
     told before — each worker hears of a vacancy once, even with two pushes racing."""
-    if not ranked:
-        return set()
     rows = [{"vacancy_id": vacancy_id, "worker_id": w, "at": at, "rank": first_rank + i}
             for i, w in enumerate(ranked)]
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert
-    stmt = (upsert(VacancyPush).values(rows).on_conflict_do_nothing()
-            .returning(VacancyPush.worker_id))
-    return set((await session.execute(stmt)).scalars())
+    return await insert_new(session, VacancyPush, rows, VacancyPush.worker_id)
 
 
 # ----- a worker's best vacancies ---------------------------------------------------------------------

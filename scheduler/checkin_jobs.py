@@ -96,7 +96,7 @@ async def _nudge(app: App, when: datetime, kind: str, find, text) -> set[int]:
                                          app.clock.utcnow())
             for target in targets:
                 if target.worker_id in claimed:
-                    ctx.tell(target.identity, text(app, target, when))
+                    ctx.tell(target.identity, text(app, target, when), bulk=True)
             sent += len(claimed)
             reached |= claimed
         after = targets[-1].worker_id

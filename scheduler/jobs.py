@@ -93,7 +93,9 @@ class Jobs:
 
 
 # Modules with a ``jobs(app) -> list[Job]`` function.
-JOB_MODULES: tuple[str, ...] = ("scheduler.checkin_jobs", "scheduler.report")
+JOB_MODULES: tuple[str, ...] = ("scheduler.checkin_jobs", "scheduler.report",
+                               "scheduler.stagger", "scheduler.lagging",
+                               "scheduler.departure")
 
 
 def all_jobs(app: App) -> list[Job]:

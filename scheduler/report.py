@@ -16,6 +16,10 @@ the job at ``REPORT_TIME``, the same check runs when the bot starts (``App.on_st
 reports before (so a new installation, or a new group, does not get a report for a day it was
 never part of).  The figures of a late report are those at the time it is posted.
 
+**Villages to watch** (:mod:`scheduler.lagging`): villages below ``LAG_CHECKIN_RATE`` or
+``LAG_SURVEY_RATE`` are listed after the townships, neutrally; finding them never holds up the
+report (an error leaves the block out).
+
 **Upkeep** (daily at :data:`UPKEEP_TIME`): handled-message ids (``inboundseen``) older than
 :data:`INBOUND_SEEN_KEEP` are pruned — platforms redeliver within minutes, not days — and report
 charts older than 30 days are deleted.  Nothing in the outbox is touched: a row that may have
@@ -37,6 +41,7 @@ from bot.messages import ChatRef
 from handlers.context import Context
 from models.tables import InboundSeen, JobRun, OutboxMessage
 from models.tally import DISTRICT, Tally, compute_tally, load_trend, save_snapshot
+from scheduler import lagging
 from scheduler.chart import charts_dir, clean_old_charts, render_chart
 from scheduler.jobs import Job
 from scheduler.report_text import md, report_text
@@ -144,8 +149,10 @@ class DailyReport:
 
         late_from = self.due_at(day) if now - self.due_at(day) > LATE_AFTER else None
         local_now = now.astimezone(self.tz)
+        notes = await lagging.report_notes(app, day)  # the villages to watch
         text = report_text(tally, district=self.settings.district_name,
-                           target=self.settings.target_date, at=local_now, late_from=late_from)
+                           target=self.settings.target_date, at=local_now, late_from=late_from,
+                           notes=notes)
         chart = await self._chart(tally, trend)
 
         posted: list[ChatRef] = []

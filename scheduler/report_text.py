@@ -64,6 +64,7 @@ def total_block(row: TallyRow, *, health: bool = True) -> list[str]:
     lines.append(f"易地搬迁 {f.relocated} 人，已就业 {f.relocated_employed}")
     lines.append(f"零就业户 {f.zero_households} 户（共{f.households}户）{_delta(row, 'zero_households')}")
     lines.append(f"公益性岗位安置 {f.public_welfare} 人")
+    lines.append(f"发放口罩 {f.masks} 个")
     if health:
         lines.append(f"今日打卡 {f.checked_in} 人（{pct(f.checkin_rate)}）")
         lines.append(f"打卡异常 {f.abnormal} 人")
@@ -89,6 +90,8 @@ def compact_entry(row: TallyRow, *, health: bool = True) -> list[str]:
             parts.append(f"异常{f.abnormal}")
     if f.public_welfare:
         parts.append(f"公益岗{f.public_welfare}")
+    if f.masks:
+        parts.append(f"口罩{f.masks}")
     if f.shortage:
         parts.append(f"缺工{f.shortage}")
     if parts:
@@ -108,9 +111,10 @@ def _entries(tally: Tally, health: bool) -> list[str]:
 
 
 def report_text(tally: Tally, *, district: str, target: date | None, at: datetime,
-                late_from: datetime | None = None) -> str:
+                late_from: datetime | None = None, notes: list[str] | None = None) -> str:
     """The task-force group's daily report.  ``at``: when it is posted (local time);
-    ``late_from``: the time it was due, when it is posted late (补发)."""
+    ``late_from``: the time it was due, when it is posted late (补发); ``notes``: lines after
+    the townships (the villages to watch, scheduler/lagging.py)."""
     day = tally.day
     head = f"【{district}农民工返岗就业日报】"
     lines = [head, f"{md(day)} 周{WEEKDAYS[day.weekday()]} {at:%H:%M}"]
@@ -126,6 +130,9 @@ def report_text(tally: Tally, *, district: str, target: date | None, at: datetim
     lines.append("")
     lines.append("〔各乡镇/街道〕")
     lines += _entries(tally, True)
+    if notes:
+        lines.append("")
+        lines += notes
     lines.append("")
     lines.append("各村明细：私聊我发“/统计 乡镇名”")
     return "\n".join(lines)
@@ -169,6 +176,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("households", "户数"),
     ("zero_households", "零就业户"),
     ("public_welfare", "公益性岗位"),
+    ("masks", "发放口罩"),
     ("checked_in", "今日打卡"),
     ("checkin_rate", "打卡率"),
     ("abnormal", "异常"),

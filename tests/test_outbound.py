@@ -13,11 +13,12 @@ from sqlalchemy import func, select
 
 from bot.app import App
 from bot.clock import ManualClock
-from bot.messages import Outbound, SendResult
+from bot.messages import ChatRef, Inbound, Outbound, SendResult
 from bot.outbound import OutboundQueue, Pacer
 from models.db import Database
-from models.tables import OutboxMessage
+from models.tables import PRIORITY_BULK, PRIORITY_NOW, OutboxMessage
 from tests.bot_process import BotProcess, bot_env
+from tests.factories import add_cadre, add_worker
 from tests.onebot_standin import OneBotStandIn
 
 NOW = datetime(2024, 2, 3, 1, 0, tzinfo=UTC)
@@ -320,6 +321,120 @@ async def test_two_instances_send_each_message_once(db, settings):
     sent = [m.text for _, m in first.sent + second.sent]
     assert sorted(sent) == sorted(texts)
     assert {r.status for r in (await _rows(db)).values()} == {"sent"}
+
+
+# ----- priorities: replies before bulk sends, never out of order within a chat ----------------
+def _worker_msg(user: str, text: str) -> Inbound:
+    return Inbound(chat=ChatRef("qq", "private", user), sender_id=user, text=text,
+                   message_id=f"{user}-{text}", time=NOW, mentioned=True, account="10001")
+
+
+async def test_a_reply_goes_before_the_rest_of_a_broadcast_but_after_its_chats_copy(settings):
+    transport = ScriptedTransport()
+    app = App(settings, transports=[transport])
+    await app.prepare()
+    try:
+        async with app.db.session() as s:
+            await add_cadre(s, "qq:vil", "village", "青岩镇", "歪脚村", name="李书记")
+            for i in range(30):
+                await add_worker(s, f"qq:{100 + i}", name=f"王{i:02d}")
+        await app.handle(_worker_msg("vil", "/广播 明天上午9点村委会有招聘会"))
+        await app.outbound.dispatch("qq", limit=4)  # the broadcast starts going out
+        sent = [m for _, m in transport.sent]
+        assert "已发送给 30 人" in sent[0].text  # the cadre's own answer did not wait either
+        assert all("通知】" in m.text for m in sent[1:])
+        first = {m.chat.key for m in sent[1:]}
+        waiting = next(f"qq:private:{100 + i}" for i in range(29, -1, -1)
+                       if f"qq:private:{100 + i}" not in first)
+        done = next(iter(first))
+        # Two workers write: one whose copy of the broadcast is still queued, one who has it.
+        await app.handle(_worker_msg(waiting.rsplit(":", 1)[1], "我的信息"))
+        await app.handle(_worker_msg(done.rsplit(":", 1)[1], "我的信息"))
+        await app.outbound.dispatch("qq")
+        order = [(m.chat.key, "通知】" in m.text) for _, m in transport.sent][4:]
+        # The queued copy to the first worker goes first (no answer before what it follows),
+        # then the two answers, then the rest of the broadcast.
+        assert order[:3] == [(waiting, True), (waiting, False), (done, False)]
+        assert all(is_notice for _, is_notice in order[3:]) and len(order) == 3 + 30 - 3 - 1
+        async with app.db.session() as s:
+            rows = list((await s.execute(select(OutboxMessage))).scalars())
+        assert {r.status for r in rows} == {"sent"}
+        assert sorted(r.priority for r in rows if "通知】" in r.text) == [PRIORITY_BULK] * 30
+        assert {r.priority for r in rows if "通知】" not in r.text} == {PRIORITY_NOW}
+    finally:
+        await app.stop()
+
+
+async def test_checkin_answer_and_symptom_alert_go_before_the_morning_prompts(settings):
+    from scheduler.checkin_jobs import morning
+
+    transport = ScriptedTransport()
+    app = App(settings, transports=[transport], clock=ManualClock(NOW))
+    await app.prepare()
+    try:
+        async with app.db.session() as s:
+            await add_cadre(s, "qq:vil", "village", "青岩镇", "歪脚村", name="李书记")
+            for i in range(40):
+                await add_worker(s, f"qq:{100 + i}", name=f"王{i:02d}")
+        await morning(app, NOW.astimezone(settings.tz))
+        await app.outbound.dispatch("qq", limit=3)  # the prompts start going out
+        # The last worker has not had the prompt yet and answers anyway, with a fever.
+        await app.handle(_worker_msg("139", "38.6 发烧 咳嗽 在家"))
+        await app.outbound.dispatch("qq")
+        sent = [(m.chat.key, m.text) for _, m in transport.sent]
+        assert len(sent) == 40 + 2
+        after = sent[3:]
+        assert after[0][0] == "qq:private:139" and "早上好" in after[0][1]  # its prompt first
+        assert after[1][0] == "qq:private:139" and "打卡成功" in after[1][1]  # then the answer
+        assert after[2][0] == "qq:private:vil" and "健康异常" in after[2][1]  # the cadre's alert
+        assert all("早上好" in text for _, text in after[3:])  # the other prompts after them
+    finally:
+        await app.stop()
+
+
+class CountingTransport(ScriptedTransport):
+    """Sets ``reached[n]`` once ``n`` messages were sent."""
+
+    def __init__(self, *marks: int, paced: bool = False) -> None:
+        super().__init__(paced=paced)
+        self.reached = {n: asyncio.Event() for n in marks}
+
+    async def send(self, message: Outbound) -> SendResult:
+        result = await super().send(message)
+        if len(self.sent) in self.reached:
+            self.reached[len(self.sent)].set()
+        return result
+
+
+async def test_a_reply_queued_during_a_paced_broadcast_goes_out_next(db):
+    total = 40
+    transport = CountingTransport(5, total + 3, paced=True)
+    queue = OutboundQueue(db, {"qq": transport}, ManualClock(NOW), rate_per_min=1200,
+                          chat_gap=0.0)
+    await _add(db, *[f"通知{i:02d}" for i in range(total)], priority=PRIORITY_BULK)
+    await _add(db, "earlier in chat 39", priority=PRIORITY_BULK, chat="qq:private:39")
+    queue.start()
+    try:
+        async with asyncio.timeout(30):
+            await transport.reached[5].wait()
+            # Replies to two workers: one with a notice still queued, one without any.
+            await _add(db, "reply to 39", chat="qq:private:39")
+            await _add(db, "reply to 99", chat="qq:private:99")
+            queue.notify("qq")
+            await transport.reached[total + 3].wait()
+    finally:
+        await queue.stop()
+    texts = [m.text for _, m in transport.sent]
+    assert len(texts) == len(set(texts)) == total + 3
+    at = texts.index("reply to 39")
+    # Chat 39's notice and the earlier message to it go first, in their order, then the reply.
+    assert texts.index("通知39") < texts.index("earlier in chat 39") < at
+    assert texts.index("reply to 99") == at + 1
+    # Both replies went out long before the broadcast was over (it is paced: 1 per 50 ms).
+    assert len(texts) - at > total // 2
+    # Apart from chat 39's, the bulk messages keep their order.
+    notices = [t for t in texts if t.startswith("通知") and t != "通知39"]
+    assert notices == sorted(notices)
 
 
 # ----- kill -9 in the middle of a broadcast ---------------------------------------------------

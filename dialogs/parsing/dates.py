@@ -53,6 +53,14 @@ _NAMED_DAYS = (
     ("明儿", 1),
     ("后天", 2),
     ("后日", 2),
+    # Past days: understood, so that a question needing a future day can say it has passed
+    # (and one about the past, such as a resumption date, takes them as they are).
+    ("大前天", -3),
+    ("前天", -2),
+    ("前日", -2),
+    ("昨天", -1),
+    ("昨日", -1),
+    ("昨儿", -1),
 )
 
 _FULL = re.compile(r"(\d{4})[年./\-](" + _N + r")[月./\-](" + _N + r")(?![0-9])")
@@ -216,3 +224,131 @@ def parse_date(text: str, today: date) -> date:
     if _VAGUE_WORDS.search(t):
         raise ParseError(_VAGUE)
     raise ParseError(_ASK)
+
+
+# ----- a day in the past (when something happened) ---------------------------------------------
+PAST_EXAMPLES = "例如：前天、上周三、3月2日"
+PAST_ASK = f"请告诉我是哪一天，{PAST_EXAMPLES}"
+_NOT_YET = f"这一天还没到。请说已经过去的那一天，{PAST_EXAMPLES}"
+_FUTURE_WORDS = re.compile(r"明天|明日|明儿|后天|后日|下周|下个|下星期|下礼拜|以后|之后|过几天|过两天")
+_DAYS_AGO = re.compile(r"(" + _N + r"|几)个?(天|日|周|星期|礼拜)(?:以前|之前|前)")
+_LAST_MONTH_DAY = re.compile(r"上个?月份?(" + _N + r")[号號日]?")
+_PAST_WEEKDAY = re.compile(r"(上上个?|上个?|这个?|本)?(?:周|星期|礼拜|週|禮拜)([一二三四五六日天七1-7])")
+
+
+def _past_weekday(prefix: str | None, name: str, today: date) -> date:
+    """上周三 / 上上周三 / 这周三 / 周三 (the latest one on or before today)."""
+    wd = _WEEKDAYS[name]
+    monday = today - timedelta(days=today.weekday())
+    if prefix and prefix.startswith("上上"):
+        return monday - timedelta(days=14) + timedelta(days=wd)
+    if prefix and prefix.startswith("上"):
+        return monday - timedelta(days=7) + timedelta(days=wd)
+    this_week = monday + timedelta(days=wd)
+    if this_week <= today:
+        return this_week
+    if prefix:  # 这周五, said on a Wednesday
+        raise ParseError(f"这周{name}还没到。您是说上周{name}吗？请回复“上周{name}”或具体日期，"
+                         f"{PAST_EXAMPLES}")
+    return this_week - timedelta(days=7)
+
+
+def _past_month_day(month: int | None, day: int | None, today: date) -> date:
+    """This year's month/day if it has come, else last year's."""
+    if month is None or day is None or not 1 <= month <= 12:
+        raise ParseError(f"没有{month}月，{PAST_ASK}" if month else PAST_ASK)
+    for year in (today.year, today.year - 1):
+        try:
+            result = date(year, month, day)
+        except ValueError:
+            continue
+        if result <= today:
+            return result
+    raise ParseError(f"{month}月没有{day}日，请再看一下，{PAST_EXAMPLES}")
+
+
+def _past_day_only(day: int | None, today: date) -> date:
+    """ "15号": this month's if it has come, else last month's."""
+    if day is None or not 1 <= day <= 31:
+        raise ParseError(f"没有这一天，{PAST_ASK}")
+    year, month = today.year, today.month
+    if day > today.day:
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise ParseError(f"{month}月没有{day}号，请说具体几月几号，{PAST_EXAMPLES}") from None
+
+
+def _past_zhengyue(day: int | None, today: date) -> date:
+    """A day of 正月 (the first lunar month), the latest one not after today."""
+    if day is None or not 1 <= day <= 29:
+        raise ParseError(f"农历日期我只认得正月里的，请换成公历（阳历）日期，{PAST_EXAMPLES}")
+    for year in (today.year, today.year - 1):
+        new_year = SPRING_FESTIVAL.get(year)
+        if new_year is not None and new_year + timedelta(days=day - 1) <= today:
+            return new_year + timedelta(days=day - 1)
+    raise ParseError(f"农历日期我只认得正月里的，请换成公历（阳历）日期，{PAST_EXAMPLES}")
+
+
+def parse_past_date(text: str, today: date) -> date:
+    """Understand the day something happened ("前天", "上周三", "3月2日", "5天前", "初五").
+
+    The counterpart of :func:`parse_date` for the past, with the same patterns: a month/day
+    without a year is the latest one on or before today (this year's, or last year's); a
+    weekday is the latest such day ("上周三" is Wednesday of last calendar week); "15号" is
+    this month's, or last month's if the 15th has not come yet.  A day still ahead is refused.
+    """
+    t = normalize(text).replace(" ", "")
+    if not t:
+        raise ParseError(PAST_ASK)
+    if len(t) > 60:
+        raise ParseError(f"内容太长了，只发日期就行，{PAST_EXAMPLES}")
+    if _OTHER_LUNAR.search(t) and not _ZHENGYUE.search(t):
+        raise ParseError(f"农历日期我只认得正月里的，请换成公历（阳历）日期，{PAST_EXAMPLES}")
+    t = t.replace("元月", "1月")
+    result: date | None = None
+    full = _FULL.search(t) or _COMPACT.search(t)
+    if full:
+        result = _full_date(int(full[1]), cn_number(full[2]), cn_number(full[3]), today)
+    elif match := _ZHENGYUE.search(t):
+        result = _past_zhengyue(cn_number(match[2]), today)
+    elif "元宵" in t:
+        result = _past_zhengyue(15, today)
+    elif match := _MONTH_DAY.search(t):
+        result = _past_month_day(cn_number(match[1]), cn_number(match[2]), today)
+    elif match := _SLASHED.search(t):
+        result = _past_month_day(int(match[1]), int(match[2]), today)
+    elif match := _DAYS_AGO.search(t):
+        if match[1] == "几":
+            raise ParseError(f"请说具体是哪一天，{PAST_EXAMPLES}")
+        n = cn_number(match[1])
+        per = 1 if match[2] in ("天", "日") else 7
+        if n is None or n * per > MAX_DAYS_AHEAD:
+            raise ParseError(PAST_ASK)
+        result = today - timedelta(days=n * per)
+    elif match := _PAST_WEEKDAY.search(t):
+        if _FUTURE_WORDS.search(t):
+            raise ParseError(_NOT_YET)
+        result = _past_weekday(match[1], match[2], today)
+    elif match := _LAST_MONTH_DAY.search(t):
+        month = today.month - 1 or 12
+        result = _past_month_day(month, cn_number(match[1]), today)
+    elif match := _DAY_ONLY.search(t):
+        result = _past_day_only(cn_number(match[1]), today)
+    elif match := _CHU.search(t):
+        result = _past_zhengyue(cn_number(match[1]), today)
+    elif _FUTURE_WORDS.search(t):
+        raise ParseError(_NOT_YET)
+    else:
+        for word, days in _NAMED_DAYS:
+            if word in t:
+                if days > 0:
+                    raise ParseError(_NOT_YET)
+                result = today + timedelta(days=days)
+                break
+    if result is None:
+        raise ParseError(PAST_ASK)
+    if result > today:
+        raise ParseError(_NOT_YET)
+    return result

@@ -9,7 +9,10 @@ from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
+import models.complaints  # complaints' tables (models/complaints.py)
+import models.departure  # safe departure's tables (models/departure.py)
 import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from models import training  # noqa: F401  (skills training's tables, models/training.py)
 
 config = context.config
 target_metadata = SQLModel.metadata
