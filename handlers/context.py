@@ -51,13 +51,15 @@ class Context:
         file: str | None = None,
         account: str = "",
         bulk: bool = False,
+        batch: str | None = None,
     ) -> None:
         """Queue a message; it is sent after this message's transaction commits.
 
         ``bulk=True`` for one of many messages sent at once (check-in prompts, vacancy pushes,
         broadcasts, invitations): those wait while replies to people who just wrote and alerts
         go first.  Within a chat nothing overtakes: a reply to someone whose prompt is still
-        queued is sent right after that prompt."""
+        queued is sent right after that prompt.  ``batch``: the key of a ``SendBatch`` whose
+        owner is told the outcome once all its messages are settled."""
         add_row(self.session, _OUTBOX, {
             "platform": chat.platform,
             "chat": chat.key,
@@ -70,6 +72,7 @@ class Context:
             "attempts": 0,
             "created_at": self.services.clock.utcnow(),
             "priority": PRIORITY_BULK if bulk else PRIORITY_NOW,
+            "batch": batch,
         })
         self.queued += 1
 
@@ -82,6 +85,6 @@ class Context:
         self.send(chat, text, mentions=mentions, file=file)
 
     def tell(self, identity: str, text: str, *, file: str | None = None,
-             bulk: bool = False) -> None:
-        """A private message to ``platform:id`` (``bulk``: see :meth:`send`)."""
-        self.send(ChatRef.private(identity), text, file=file, bulk=bulk)
+             bulk: bool = False, batch: str | None = None) -> None:
+        """A private message to ``platform:id`` (``bulk``, ``batch``: see :meth:`send`)."""
+        self.send(ChatRef.private(identity), text, file=file, bulk=bulk, batch=batch)

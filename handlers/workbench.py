@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+import uuid
 
 from sqlalchemy import and_, select
 
@@ -46,7 +47,7 @@ from handlers.staff import (
 from models.audit import audit_ctx
 from models.roster import clean_old_exports, export_dir, export_name, export_workbook
 from models.scope import worker_scope
-from models.tables import Cadre, DialogState, Enterprise, Worker
+from models.tables import Cadre, DialogState, Enterprise, SendBatch, Worker
 
 MAX_BROADCAST = 500
 
@@ -191,14 +192,21 @@ async def broadcast_command(ctx: Context, args: str, cadre: Cadre | None) -> Non
     label = area_label(cadre.township, cadre.village)
     text = f"【{label}通知】{content}\n——{cadre.name}"
     people = sorted(set(reach.values()))
+    batch = None
+    if people:
+        short = content if len(content) <= 12 else content[:12] + "…"
+        batch = SendBatch(key=f"broadcast:{uuid.uuid4().hex}", owner=ctx.identity,
+                          label=f"通知“{short}”", total=len(people),
+                          created_at=ctx.services.clock.utcnow())
+        ctx.session.add(batch)
     for identity in people:
-        ctx.tell(identity, text, bulk=True)
+        ctx.tell(identity, text, bulk=True, batch=batch.key if batch else None)
     audit_ctx(ctx, "broadcast", label, f"{len(people)}人：{content[:60]}")
-    reply = f"已发送给 {len(people)} 人"
+    reply = f"已排队发给 {len(people)} 人"
     rate = max(1, ctx.services.settings.send_rate_per_min)
     if len(people) > rate:
-        reply += f"（消息排队逐条发出，约 {math.ceil(len(people) / rate)} 分钟发完）"
-    reply += "。"
+        reply += f"，消息逐条发出，约 {math.ceil(len(people) / rate)} 分钟发完"
+    reply += "。全部发完后会告诉您发出和没发出去的人数。" if people else "。"
     missing = len(ids) - len(reach)
     if missing:
         reply += f"另有 {missing} 人没有绑定微信/QQ，收不到，请电话或上门通知。"

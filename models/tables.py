@@ -122,6 +122,9 @@ class OutboxMessage(SQLModel, table=True):
         Index("ix_outbox_bulk_chat", "chat", "id",
               sqlite_where=sql_text("status = 'pending' AND priority > 0"),
               postgresql_where=sql_text("status = 'pending' AND priority > 0")),
+        Index("ix_outbox_batch", "batch", "status",
+              sqlite_where=sql_text("batch IS NOT NULL"),
+              postgresql_where=sql_text("batch IS NOT NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -140,6 +143,19 @@ class OutboxMessage(SQLModel, table=True):
     platform_message_id: str | None = None
     error: str | None = None
     priority: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    batch: str | None = None  # SendBatch.key: one of many sent at once, reported when all are out
+
+
+class SendBatch(SQLModel, table=True):
+    """Messages sent at once on someone's behalf (a /广播): when none is left to send, the
+    sender is told how many went out and how many failed (scheduler/batches.py)."""
+
+    key: str = Field(primary_key=True)
+    owner: str  # the chat identity to tell
+    label: str  # what it was, in the sender's words ("通知“明天开会…”")
+    total: int
+    created_at: datetime
+    reported_at: datetime | None = None
 
 
 class Cadre(SQLModel, table=True):

@@ -95,7 +95,7 @@ class Jobs:
 # Modules with a ``jobs(app) -> list[Job]`` function.
 JOB_MODULES: tuple[str, ...] = ("scheduler.checkin_jobs", "scheduler.report",
                                "scheduler.stagger", "scheduler.lagging",
-                               "scheduler.departure")
+                               "scheduler.departure", "scheduler.batches")
 
 
 def all_jobs(app: App) -> list[Job]:

@@ -341,7 +341,7 @@ async def test_a_reply_goes_before_the_rest_of_a_broadcast_but_after_its_chats_c
         await app.handle(_worker_msg("vil", "/广播 明天上午9点村委会有招聘会"))
         await app.outbound.dispatch("qq", limit=4)  # the broadcast starts going out
         sent = [m for _, m in transport.sent]
-        assert "已发送给 30 人" in sent[0].text  # the cadre's own answer did not wait either
+        assert "已排队发给 30 人" in sent[0].text  # the cadre's own answer did not wait either
         assert all("通知】" in m.text for m in sent[1:])
         first = {m.chat.key for m in sent[1:]}
         waiting = next(f"qq:private:{100 + i}" for i in range(29, -1, -1)

@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from models.tables import AuditLog
+from models.tables import AuditLog, OutboxMessage
 from tests.factories import add_cadre, add_worker
 from tests.harness import BotDriver, with_settings
 
@@ -38,7 +38,7 @@ async def test_broadcast_reaches_the_scope_and_counts(settings):
         notice = next(o for o in out if o.get("to") == "w1")["text"]
         assert notice == "【青岩镇歪脚村通知】明天上午9点村委会有招聘会\n——李书记"
         reply = next(o for o in out if o.get("to") == "vil")["text"]
-        assert "已发送给 2 人" in reply and "另有 1 人没有绑定" in reply
+        assert "已排队发给 2 人" in reply and "另有 1 人没有绑定" in reply
         out = await bot.say("town", "/广播 请大家每天打卡")
         assert private_to(out) == ["w1", "w2", "w3"]
         out = await bot.say("dist", "/broadcast 全区招聘会")
@@ -63,7 +63,7 @@ async def test_broadcast_rules(settings):
         out = await bot.say("vil", "/广播 停水通知", chat="group:g1")
         assert private_to(out) == ["w1", "w2"]
         [group] = [o for o in out if o["chat"] == "group:g1"]
-        assert "已发送给 2 人" in group["text"] and group["at"] == ["vil"]
+        assert "已排队发给 2 人" in group["text"] and group["at"] == ["vil"]
 
 
 async def test_broadcast_estimates_time_when_paced(settings):
@@ -71,7 +71,7 @@ async def test_broadcast_estimates_time_when_paced(settings):
     async with BotDriver(slow) as bot:
         await setup(bot)
         reply = await bot.ask("town", "/广播 测试")
-        assert "已发送给 3 人（消息排队逐条发出，约 3 分钟发完）" in reply
+        assert "已排队发给 3 人，消息逐条发出，约 3 分钟发完" in reply
 
 
 async def test_export_goes_privately_with_the_scope(settings, tmp_path):
@@ -119,3 +119,42 @@ async def test_bureau_export_has_no_health_data(settings, tmp_path):
         [msg] = await bot.say("dist", "/导出")
         header = [c.value for c in load_workbook(msg["file"])["务工人员"][1]]
         assert "健康状况" in header
+
+
+async def test_the_sender_is_told_when_a_broadcast_has_gone_out(settings):
+    async with BotDriver(settings) as bot:  # 09:00
+        await setup(bot)
+        reply = await bot.ask("town", "/广播 明天上午9点村委会有招聘会")
+        assert "全部发完后会告诉您" in reply
+        async with bot.app.db.session() as s:  # one of the three could not be delivered
+            first = await s.scalar(select(OutboxMessage.id).where(
+                OutboxMessage.batch.is_not(None)).order_by(OutboxMessage.id))
+            await s.execute(update(OutboxMessage).where(OutboxMessage.id == first)
+                            .values(status="failed"))
+        out = await bot.feed({"clock": "2024-02-03T09:10"})
+        [done] = [o["text"] for o in out if o.get("to") == "town"]
+        assert "2月3日 09:00 发的通知“明天上午9点村委会有招聘…”已经发完" in done
+        assert "共 3 人，发出 2 条" in done and "1 人没发出去" in done
+        # told once: not again later, nor after a restart
+        assert [o for o in await bot.feed({"clock": "2024-02-03T10:00"}) if o.get("to") == "town"] == []
+        await bot.restart()
+        assert [o for o in await bot.feed({"clock": "2024-02-03T11:00"}) if o.get("to") == "town"] == []
+
+
+async def test_no_report_while_a_broadcast_is_still_going_out(settings):
+    from models.tables import SendBatch
+    from scheduler.batches import report_batches
+
+    async with BotDriver(settings) as bot:
+        await setup(bot)
+        await bot.ask("vil", "/广播 停水通知")
+        async with bot.app.db.session() as s:  # as if one were still waiting for its turn
+            await s.execute(update(OutboxMessage).where(OutboxMessage.batch.is_not(None))
+                            .values(status="pending"))
+        await report_batches(bot.app, bot.app.clock.now())
+        async with bot.app.db.session() as s:
+            [batch] = (await s.execute(select(SendBatch))).scalars().all()
+            told = (await s.execute(select(OutboxMessage).where(
+                OutboxMessage.chat == "sim:private:vil", OutboxMessage.text.contains("已经发完"))
+            )).scalars().all()
+        assert batch.reported_at is None and told == []
