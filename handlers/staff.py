@@ -4,6 +4,7 @@ the cadre's scope, reaching workers, and how a worker reads in a list or a recor
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import and_, select
@@ -288,3 +289,28 @@ async def start_dialog(ctx: Context, name: str, data: dict[str, Any], intro: str
     state = await engine.load(ctx, ctx.identity)
     state.answers = {**state.answers, **seed}
     ctx.session.add(state)
+
+
+# A record's number as staff type it: "12", "编号12", "第12个", "12号".
+NUMBER = r"(?:编号|第)?\s*(\d{1,9})\s*[号个]?"
+
+
+async def numbered_arg(ctx: Context, args: str, noun: str, usage: str,
+                       load: Callable[[int], Awaitable[Any]], listing: str) -> tuple[Any, str]:
+    """The record (a 岗位, a 培训…) numbered at the start of ``args``, found by ``load(number)``,
+    and the rest of ``args``; replies with the usage or "没有编号为…" (pointing to ``listing``)
+    when there is none."""
+    match = re.match(r"^\s*(?:" + noun + r")?" + NUMBER + r"\s*(.*)$", normalize(args), re.S)
+    if not match:
+        ctx.reply(f"用法：{usage}（编号可以发 /{noun} 看到）")
+        return None, ""
+    found = await load(int(match[1]))
+    if found is None:
+        ctx.reply(f"没有编号为{match[1]}的{noun}。发 /{noun} 看看{listing}。")
+        return None, ""
+    return found, match[2].strip()
+
+
+def not_yours(noun: str, number: int | None, what: str) -> str:
+    return (f"{noun}{number}不是您发布的，不能{what}。只有发布人、发布人所在乡镇和区里的工作人员"
+            "可以。")

@@ -50,8 +50,16 @@ from handlers.commands import command
 from handlers.context import Context
 from handlers.keywords import keyword
 from handlers.permissions import covers, scope_text
-from handlers.staff import contacts, manages_post, person_line, pick_people
-from handlers.vacancies import FIND_LIMIT, LIST_LIMIT, NUMBER, POSTERS, geo_of
+from handlers.staff import (
+    NUMBER,
+    contacts,
+    manages_post,
+    not_yours,
+    numbered_arg,
+    person_line,
+    pick_people,
+)
+from handlers.vacancies import FIND_LIMIT, LIST_LIMIT, POSTERS, geo_of
 from handlers.views import mask_name
 from models import training as tq
 from models import vacancies as vq
@@ -97,24 +105,16 @@ def training_line(t: Training, taken: int, today: date) -> str:
 
 
 def _not_yours(t: Training, what: str) -> str:
-    return (f"培训{t.id}不是您发布的，不能{what}。只有发布人、发布人所在乡镇和区里的工作人员可以。")
+    return not_yours("培训", t.id, what)
 
 
 async def _training_arg(ctx: Context, args: str, usage: str, lock: bool = False
                         ) -> tuple[Training | None, str]:
-    """The course numbered at the start of ``args`` (locked for a change) and the rest of
-    ``args``; replies when there is none."""
-    match = re.match(r"^\s*(?:培训)?" + NUMBER + r"\s*(.*)$", normalize(args), re.S)
-    if not match:
-        ctx.reply(f"用法：{usage}（编号可以发 /培训 看到）")
-        return None, ""
-    number = int(match[1])
-    training = await (tq.locked_training(ctx.session, number) if lock
-                      else ctx.session.get(Training, number))
-    if training is None:
-        ctx.reply(f"没有编号为{match[1]}的培训。发 /培训 看看正在招生的培训。")
-        return None, ""
-    return training, match[2].strip()
+    """The course numbered at the start of ``args`` (locked for a change) and the rest."""
+    return await numbered_arg(
+        ctx, args, "培训", usage,
+        lambda n: tq.locked_training(ctx.session, n) if lock else ctx.session.get(Training, n),
+        "正在招生的培训")
 
 
 # ----- posting ---------------------------------------------------------------------------------------

@@ -46,7 +46,15 @@ from handlers.commands import command
 from handlers.context import Context
 from handlers.keywords import keyword, reader
 from handlers.permissions import covers, scope_text
-from handlers.staff import WHOLE_DISTRICT, manages_post, person_line, pick_people
+from handlers.staff import (
+    NUMBER,
+    WHOLE_DISTRICT,
+    manages_post,
+    not_yours,
+    numbered_arg,
+    person_line,
+    pick_people,
+)
 from handlers.views import mask_name
 from models import vacancies as vq
 from models.audit import audit_ctx
@@ -65,7 +73,6 @@ POSTERS = frozenset({"district", "bureau", "township", "village"})
 LIST_LIMIT = 20
 FIND_LIMIT = 5
 STATUS_TEXT = {"applied": "已报名", "hired": "已录用", "withdrawn": "已取消", "rejected": "未录用"}
-NUMBER = r"(?:编号|第)?\s*(\d{1,9})\s*[号个]?"
 
 
 def geo_of(ctx: Context) -> Geo:
@@ -128,25 +135,16 @@ async def manages(ctx: Context, cadre: Cadre, vacancy: Vacancy) -> bool:
 
 
 def _not_yours(vacancy: Vacancy, what: str) -> str:
-    return (f"岗位{vacancy.id}不是您发布的，不能{what}。只有发布人、发布人所在乡镇和区里的工作人员"
-            "可以。")
+    return not_yours("岗位", vacancy.id, what)
 
 
 async def _vacancy_arg(ctx: Context, args: str, usage: str, lock: bool = True
                        ) -> tuple[Vacancy | None, str]:
-    """The vacancy numbered at the start of ``args`` (locked for a change) and the rest of
-    ``args``; replies when there is none."""
-    match = re.match(r"^\s*(?:岗位)?" + NUMBER + r"\s*(.*)$", normalize(args), re.S)
-    if not match:
-        ctx.reply(f"用法：{usage}（编号可以发 /岗位 看到）")
-        return None, ""
-    number = int(match[1])
-    vacancy = await (vq.locked_vacancy(ctx.session, number) if lock
-                     else ctx.session.get(Vacancy, number))
-    if vacancy is None:
-        ctx.reply(f"没有编号为{match[1]}的岗位。发 /岗位 看看在招的岗位。")
-        return None, ""
-    return vacancy, match[2].strip()
+    """The vacancy numbered at the start of ``args`` (locked for a change) and the rest."""
+    return await numbered_arg(
+        ctx, args, "岗位", usage,
+        lambda n: vq.locked_vacancy(ctx.session, n) if lock else ctx.session.get(Vacancy, n),
+        "在招的岗位")
 
 
 # ----- posting ---------------------------------------------------------------------------------
