@@ -539,7 +539,7 @@ async def test_kill_9_mid_broadcast_resumes_without_loss_or_doubles(settings, tm
         bot = BotProcess(env, log)  # the last run finishes the broadcast
         standin.bot = bot
         await bot.start()
-        await _wait_settled(url, within=60)
+        await _wait_settled(url, within=180)  # generous: CI machines are shared
         assert await bot.stop() == 0
     finally:
         if standin.bot is not None:
