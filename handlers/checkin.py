@@ -248,6 +248,10 @@ async def checkin_reader(ctx: Context, text: str) -> bool:
             return True
         return False
     if not (waiting or _clearly(reading, text)):
+        if current is not None and reading.all_normal:  # "正常" again after checking in
+            ctx.reply(f"您今天已经打过卡了：{row_reading(current).describe()}。\n"
+                      f"要更正请回复体温和身体情况，例如“{EXAMPLE}”。")
+            return True
         return False
     await take_checkin(ctx, worker, text, reading)
     return True

@@ -364,3 +364,13 @@ def test_designated_hospitals_are_configuration():
     env = {"DESIGNATED_HOSPITALS": "甲医院（甲路1号）；乙医院, 发热门诊;\n"}
     assert Settings.from_env(env, dotenv=False).designated_hospitals == (
         "甲医院（甲路1号）", "乙医院, 发热门诊")
+
+
+async def test_a_bare_all_is_well_after_checking_in_says_it_is_done(settings):
+    async with BotDriver(setup(settings), start=f"{SUNDAY}T07:00") as bot:
+        await people(bot)
+        assert "打卡成功" in await bot.ask("u1", "36.5 在家")
+        again = await bot.ask("u1", "正常")
+        assert "今天已经打过卡了" in again and "36.5" in again and "我能帮您" not in again
+        [c] = await rows(bot, Checkin)  # not taken as a correction
+        assert c.temperature == 36.5
