@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from dotenv import load_dotenv
@@ -189,3 +190,19 @@ class Settings:
             lag_remind_minutes=_int("LAG_REMIND_MINUTES", get("LAG_REMIND_MINUTES", "30"), 0, 720),
             labour_csv=Path(labour) if labour else DEFAULT_LABOUR_CSV,
         )
+
+
+def data_folder(settings: Any, name: str, key: str) -> Path:
+    """Where the bot keeps files of one kind (``exports``, ``charts``): ``key`` in the settings'
+    extras if set, else a folder ``name`` beside the SQLite file, else ``data/<name>``.  Not
+    created here."""
+    from sqlalchemy.engine import make_url
+
+    configured = (getattr(settings, "extra", None) or {}).get(key)
+    if configured:
+        return Path(configured)
+    url = make_url(settings.database_url)
+    db = url.database or ""
+    if url.get_backend_name() == "sqlite" and db and db != ":memory:":
+        return Path(db).parent / name
+    return Path("data") / name

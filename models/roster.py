@@ -30,6 +30,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import data_folder
 from dialogs.parsing.choices import Option, match_choice, match_choices, parse_yes_no
 from dialogs.parsing.dates import parse_date
 from dialogs.parsing.errors import ParseError
@@ -145,18 +146,7 @@ def export_dir(settings) -> Path:
     """Where exports wait to be sent: ``EXPORT_DIR`` in the settings' extras, else an
     ``exports`` folder beside the SQLite file, else ``data/exports``.  Only the bot's user may
     read it."""
-    from sqlalchemy.engine import make_url
-
-    configured = (getattr(settings, "extra", None) or {}).get("export_dir")
-    if configured:
-        folder = Path(configured)
-    else:
-        url = make_url(settings.database_url)
-        db = url.database or ""
-        if url.get_backend_name() == "sqlite" and db and db != ":memory:":
-            folder = Path(db).parent / "exports"
-        else:
-            folder = Path("data") / "exports"
+    folder = data_folder(settings, "exports", "export_dir")
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     return folder
 

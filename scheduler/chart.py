@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.config import data_folder
 from models.tally import Figures, Tally
 
 log = logging.getLogger(__name__)
@@ -57,18 +58,7 @@ def find_cjk_font() -> str | None:
 def charts_dir(settings: Any, create: bool = True) -> Path:
     """``charts_dir`` in the settings' extras, else ``charts`` beside the SQLite file, else
     ``data/charts`` (made unless ``create`` is False)."""
-    from sqlalchemy.engine import make_url
-
-    configured = (getattr(settings, "extra", None) or {}).get("charts_dir")
-    if configured:
-        folder = Path(configured)
-    else:
-        url = make_url(settings.database_url)
-        db = url.database or ""
-        if url.get_backend_name() == "sqlite" and db and db != ":memory:":
-            folder = Path(db).parent / "charts"
-        else:
-            folder = Path("data") / "charts"
+    folder = data_folder(settings, "charts", "charts_dir")
     if create:
         folder.mkdir(parents=True, exist_ok=True)
     return folder
