@@ -38,7 +38,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -52,7 +51,6 @@ from tests.bot_process import BotProcess, bot_env  # noqa: E402
 from tests.ids import make_id  # noqa: E402
 from tests.onebot_standin import OneBotStandIn  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get("TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 SEND_ACTIONS = ("send_private_msg", "send_group_msg", "send_msg")
 THINK = 0.05  # seconds between reading a question and answering it
 FIRST_QQ = 1_000_000  # simulated workers are qq:1000000, qq:1000001, …
@@ -282,28 +280,13 @@ class Harness:
 # ----- the database -------------------------------------------------------------------------
 async def make_database(kind: str, workdir: Path) -> tuple[str, Any]:
     """A fresh, empty database; returns (url, cleanup coroutine function)."""
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.ext.asyncio import create_async_engine
-
     if kind == "sqlite":
         async def nothing() -> None:
             return None
         return f"sqlite+aiosqlite:///{workdir}/bot.db", nothing
-    name = f"fgt_load_{uuid.uuid4().hex[:10]}"
+    from benchmarks.scratch_db import scratch_pg_database
 
-    async def admin(sql: str) -> None:
-        engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        async with engine.connect() as conn:
-            await conn.execute(text(sql))
-        await engine.dispose()
-
-    await admin(f'CREATE DATABASE "{name}"')
-
-    async def drop() -> None:
-        await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False), drop
+    return await scratch_pg_database("fgt_load")
 
 
 async def prepare_database(url: str, preload: int) -> dict[str, float]:

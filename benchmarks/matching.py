@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import resource
 import statistics
@@ -32,12 +31,10 @@ import sys
 import tempfile
 import time
 import tracemalloc
-import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_ADMIN_URL = os.environ.get("TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
 WANTED = ["普工", "电子厂普工", "焊工", "电焊", "保洁", "家政", "保安", "厨师", "服务员", "送外卖", "快递",
           "叉车司机", "货车司机", "司机", "建筑工", "钢筋工", "泥瓦工", "木工", "电工", "护林员", "采茶",
@@ -240,27 +237,17 @@ async def run(url: str, label: str, args: argparse.Namespace) -> None:
 
 
 async def with_postgres(args: argparse.Namespace) -> None:
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.ext.asyncio import create_async_engine
+    from benchmarks.scratch_db import scratch_pg_database
 
-    name = f"fgt_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url, drop = await scratch_pg_database("fgt_bench")
     except Exception as exc:  # not reachable: SQLite only
-        host = make_url(PG_ADMIN_URL).host
-        print(f"\n(PostgreSQL at {host} not reachable: {exc.__class__.__name__}; skipped)")
-        await admin.dispose()
+        print(f"\n(PostgreSQL not reachable: {exc.__class__.__name__}; skipped)")
         return
     try:
-        url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
         await run(url, "PostgreSQL", args)
     finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
+        await drop()
 
 
 def main() -> None:

@@ -27,7 +27,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -37,7 +36,8 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-PG_ADMIN_URL = os.environ.get("TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+from benchmarks.scratch_db import scratch_pg_database  # noqa: E402
+
 TZ = ZoneInfo("Asia/Shanghai")
 LAST_DAY = date(2024, 3, 1)
 BATCH = 20_000
@@ -234,27 +234,6 @@ async def measure(url: str, repeat: int, charts: Path) -> list[tuple[str, float,
     return rows
 
 
-async def pg_database() -> tuple[str, Callable[[], Awaitable[None]]]:
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    name = f"fgt_bench_{uuid.uuid4().hex[:8]}"
-
-    async def admin(sql: str) -> None:
-        engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        async with engine.connect() as conn:
-            await conn.execute(text(sql))
-        await engine.dispose()
-
-    await admin(f'CREATE DATABASE "{name}"')
-
-    async def drop() -> None:
-        await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False), drop
-
-
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--db", choices=("both", "sqlite", "postgresql"), default="both")
@@ -276,7 +255,7 @@ async def main() -> int:
             if backend == "sqlite":
                 url = f"sqlite+aiosqlite:///{tmp}/bench.db"
             else:
-                url, drop = await pg_database()
+                url, drop = await scratch_pg_database("fgt_bench")
             try:
                 built = await build(url, args.workers, args.households, args.days)
                 print(f"\n{backend}: built in {built:.0f} s")
