@@ -270,41 +270,42 @@ class OutboundQueue:
                     await self._record(outcome)
             return handled > 0
 
-    async def _pending(self, platform: str, count: int) -> list[OutboxMessage]:
+    async def _pending(self, platform: str, count: int) -> list[Any]:
         """The next rows to send, in order: by priority, then oldest first; except that a bulk
         row queued to a chat before a reply to that chat goes right before that reply (a
         later message never overtakes an earlier one in the same chat: no 打卡成功 before the
         prompt it answers)."""
         async with self.db.session() as s:
+            # Core rows, not ORM objects: building an object per row cost more than the query.
             rows = list((
                 await s.execute(
-                    select(OutboxMessage)
-                    .where(OutboxMessage.status == "pending", OutboxMessage.platform == platform,
+                    select(_OUTBOX)
+                    .where(_OUTBOX.c.status == "pending", _OUTBOX.c.platform == platform,
                            self._due())
-                    .order_by(OutboxMessage.priority, OutboxMessage.id)
+                    .order_by(_OUTBOX.c.priority, _OUTBOX.c.id)
                     .limit(count)
                 )
-            ).scalars())
+            ).all())
             urgent = [r for r in rows if r.priority == PRIORITY_NOW]
             if not urgent or (len(urgent) == len(rows) < count):
                 return rows  # only bulk rows; or nothing bulk is pending (no look-up needed)
             latest: dict[str, int] = {}
             for row in urgent:
                 latest[row.chat] = max(latest.get(row.chat, 0), row.id or 0)
-            earlier: dict[str, deque[OutboxMessage]] = {}
+            earlier: dict[str, deque[Any]] = {}
             for row in (
                 await s.execute(
-                    select(OutboxMessage)
-                    .where(self._pending_bulk, OutboxMessage.platform == platform,
-                           OutboxMessage.chat.in_(list(latest)), self._due())
-                    .order_by(OutboxMessage.id)
+                    select(_OUTBOX)
+                    .where(self._pending_bulk, _OUTBOX.c.platform == platform,
+                           _OUTBOX.c.chat.in_(list(latest)), self._due())
+                    .order_by(_OUTBOX.c.id)
                 )
-            ).scalars():
+            ).all():
                 if (row.id or 0) < latest[row.chat]:
                     earlier.setdefault(row.chat, deque()).append(row)
         if not earlier:
             return rows
-        ordered: list[OutboxMessage] = []
+        ordered: list[Any] = []
         taken: set[int | None] = set()
         for row in rows:
             before = earlier.get(row.chat) if row.priority == PRIORITY_NOW else None
@@ -319,8 +320,7 @@ class OutboundQueue:
         return ordered
 
     def _due(self) -> Any:
-        return or_(OutboxMessage.not_before.is_(None),
-                   OutboxMessage.not_before <= self.clock.utcnow())
+        return or_(_OUTBOX.c.not_before.is_(None), _OUTBOX.c.not_before <= self.clock.utcnow())
 
     async def _seed_pacer(self, platform: str, transport: Transport) -> None:
         """After a restart, what this account sent in the last minute still counts."""
@@ -354,7 +354,7 @@ class OutboundQueue:
                 .values(status="failed", error="no transport for this platform")
             )
 
-    async def _send_one(self, row: OutboxMessage, previous: _Outcome | None) -> _Outcome | None:
+    async def _send_one(self, row: Any, previous: _Outcome | None) -> _Outcome | None:
         """Claim and send ``row`` (recording ``previous`` in the claim's transaction); its
         outcome, for the caller to record.  Pacing is the caller's."""
         chat = ChatRef.parse(row.chat)

@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.orm.attributes import flag_modified
-
 from dialogs.parsing.choices import Option, match_choice, match_choices
 from dialogs.parsing.errors import ParseError
 from dialogs.parsing.textnorm import clean_text, normalize
+from models.dialog_states import delete_state, load_state, save_state
 from models.tables import DialogState
 
 if TYPE_CHECKING:
@@ -169,14 +168,15 @@ class DialogEngine:
 
     # ----- state -------------------------------------------------------------------------
     async def load(self, ctx: Context, identity: str) -> DialogState | None:
-        return await ctx.session.get(DialogState, identity)
+        return await load_state(ctx.session, identity)
 
-    def _touch(self, ctx: Context, state: DialogState) -> None:
+    def save(self, ctx: Context, state: DialogState) -> None:
+        """Write ``state`` after a change (every change: it is not tracked)."""
         state.updated_at = ctx.services.clock.utcnow()
-        # JSON columns are not change-tracked when changed in place: say so explicitly.
-        for name in ("answers", "history", "data"):
-            flag_modified(state, name)
-        ctx.session.add(state)
+        save_state(ctx.session, state)
+
+    async def discard(self, ctx: Context, state: DialogState) -> None:
+        await delete_state(ctx.session, state.identity)
 
     # ----- entry points ------------------------------------------------------------------
     async def start(
@@ -196,7 +196,7 @@ class DialogEngine:
         state.editing, state.paused, state.data = False, False, dict(data or {})
         state.step = dialog.next_after(None, {})
         state.started_at = now
-        self._touch(ctx, state)
+        self.save(ctx, state)
         self._ask(ctx, dialog, state, prefix=intro)
 
     async def open(
@@ -214,7 +214,7 @@ class DialogEngine:
         state.dialog, state.step, state.answers, state.history = name, step, answers, []
         state.editing, state.paused, state.data = step != CONFIRM, False, data
         state.started_at = now
-        self._touch(ctx, state)
+        self.save(ctx, state)
         return state
 
     async def start_from_line(
@@ -243,7 +243,7 @@ class DialogEngine:
     async def resume(self, ctx: Context, state: DialogState) -> None:
         dialog = self.dialogs[state.dialog]
         state.paused = False
-        self._touch(ctx, state)
+        self.save(ctx, state)
         self._ask(ctx, dialog, state, prefix=f"好的，我们接着{dialog.title}。")
 
     async def handle(self, ctx: Context, state: DialogState, text: str, has_media: bool) -> None:
@@ -292,11 +292,11 @@ class DialogEngine:
                 return
             state.step = state.history.pop()
             state.editing = False
-            self._touch(ctx, state)
+            self.save(ctx, state)
             self._ask(ctx, dialog, state)
         elif word == "cancel":
             state.paused = True
-            self._touch(ctx, state)
+            self.save(ctx, state)
             cancel = dialog.cancel_text
             self._say(
                 ctx,
@@ -322,7 +322,7 @@ class DialogEngine:
         if step.stop is not None:
             message = step.stop(value)
             if message:
-                await ctx.session.delete(state)
+                await self.discard(ctx, state)
                 self._say(ctx, message)
                 return
         state.answers[step.key] = value
@@ -336,13 +336,13 @@ class DialogEngine:
             if not dialog.confirm:
                 await self._finish(ctx, dialog, state)
                 return
-        self._touch(ctx, state)
+        self.save(ctx, state)
         self._ask(ctx, dialog, state)
 
     async def _finish(self, ctx: Context, dialog: Dialog, state: DialogState) -> None:
         answers = {s.key: state.answers.get(s.key) for s in dialog.applicable(state.answers)}
         message = await dialog.finish(ctx, answers, state)
-        await ctx.session.delete(state)
+        await self.discard(ctx, state)
         self._say(ctx, message)
 
     async def _at_summary(
@@ -360,7 +360,7 @@ class DialogEngine:
                 return
             state.step = fields[number - 1].key
             state.editing = True
-            self._touch(ctx, state)
+            self.save(ctx, state)
             self._ask(ctx, dialog, state)
             return
         if word == "confirm":

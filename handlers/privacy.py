@@ -13,8 +13,8 @@ import re
 from handlers.context import Context
 from handlers.keywords import keyword
 from models.complaints import complaints_of
+from models.dialog_states import load_state
 from models.erase import erase_person
-from models.tables import DialogState
 from models.workers import worker_of
 
 ASK_WORDS = (r"(?:我要|我想|申请|请)?(?:注销|注销登记|注销账号|注销信息|删除我的信息|删除我的资料"
@@ -30,7 +30,7 @@ DELETED_ITEMS = (
 @keyword(ASK_WORDS, help="· 回复“注销”：删除您在这里登记的全部信息", anywhere=True)
 async def ask_to_erase(ctx: Context, match: re.Match[str]) -> None:
     worker = await worker_of(ctx, ctx.identity)
-    state = await ctx.session.get(DialogState, ctx.identity)
+    state = await load_state(ctx.session, ctx.identity)
     complaints = await complaints_of(ctx.session, ctx.identity, worker.id if worker else None)
     also = (f"您的投诉（{len(complaints)}件）和工作人员的回复也会删除，没结案的投诉就不能再回复您了。"
             if worker is not None and complaints else "")

@@ -285,10 +285,10 @@ async def start_dialog(ctx: Context, name: str, data: dict[str, Any], intro: str
     scope; a village cadre's own township and village, kept by replying “不变”)."""
     engine = ctx.services.engine
     await engine.start(ctx, ctx.identity, name, data=data, intro=intro)
-    await ctx.session.flush()
     state = await engine.load(ctx, ctx.identity)
+    assert state is not None
     state.answers = {**state.answers, **seed}
-    ctx.session.add(state)
+    engine.save(ctx, state)
 
 
 # A record's number as staff type it: "12", "编号12", "第12个", "12号".

@@ -168,8 +168,8 @@ async def edit_command(ctx: Context, args: str, cadre: Cadre | None) -> None:
     state.dialog, state.step, state.answers, state.history = BY_CADRE, CONFIRM, answers, []
     state.editing, state.paused = False, False
     state.data = {"cadre_id": cadre.id, "worker_id": worker.id}
-    state.started_at = state.updated_at = now
-    ctx.session.add(state)
+    state.started_at = now
+    engine.save(ctx, state)
     audit_ctx(ctx, "worker.view", worker.id, "修改")  # type: ignore[arg-type]
     ctx.reply(f"修改编号{worker.id}（{worker.name}）的登记。\n" + engine.summary(dialog, answers))
 

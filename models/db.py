@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Table, event, insert, text
@@ -28,6 +30,10 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _PG_MIGRATION_LOCK = 7_391_042
 _IN_SESSION: ContextVar[Database | None] = ContextVar("in_session", default=None)
 _ROWS = "fgt_rows_to_insert"  # Session.info key: {table: [row, …]} not yet written
+_PUTS = "fgt_rows_to_put"  # Session.info key: {table: {key: row()}} not yet written
+# Session.info key for rows read with Core that the transaction keeps (as the ORM's identity
+# map would): forgotten at commit and rollback.
+READ_CACHE = "fgt_read_cache"
 
 
 def add_row(session: AsyncSession | Session, table: Table, row: dict[str, Any]) -> None:
@@ -41,16 +47,62 @@ def add_row(session: AsyncSession | Session, table: Table, row: dict[str, Any]) 
     sync.info.setdefault(_ROWS, {}).setdefault(table, []).append(row)
 
 
+def put_row(session: AsyncSession | Session, table: Table, key: Any,
+            row: Callable[[], dict[str, Any]]) -> None:
+    """Insert or replace the row of ``table`` whose primary key is ``key``, as :func:`add_row`
+    does (before the next statement, or at commit), with the values ``row()`` gives then: an
+    object changed again after this call is written as it is at that time, once, as an ORM
+    object would be.  For a row written after most messages (a dialog's state), without the
+    ORM's unit of work."""
+    sync = session.sync_session if isinstance(session, AsyncSession) else session
+    sync.info.setdefault(_PUTS, {}).setdefault(table, {})[key] = row
+
+
+def drop_put(session: AsyncSession | Session, table: Table, key: Any) -> None:
+    """Forget a :func:`put_row` not yet written (the row is being deleted)."""
+    sync = session.sync_session if isinstance(session, AsyncSession) else session
+    sync.info.get(_PUTS, {}).get(table, {}).pop(key, None)
+
+
+_UPSERTS: dict[tuple[str, Table], Any] = {}
+
+
+def _upsert(session: Session, table: Table) -> Any:
+    dialect = session.get_bind().dialect.name
+    stmt = _UPSERTS.get((dialect, table))
+    if stmt is None:  # built once: building it (``excluded``) costs more than running it
+        stmt = _UPSERTS[dialect, table] = _build_upsert(dialect, table)
+    return stmt
+
+
+def _build_upsert(dialect: str, table: Table) -> Any:
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    stmt = dialect_insert(table)
+    keys = [c.name for c in table.primary_key.columns]
+    return stmt.on_conflict_do_update(
+        index_elements=keys,
+        set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys})
+
+
 def _write_rows(session: Session) -> None:
     pending = session.info.pop(_ROWS, None)
     if pending:
         for table, rows in pending.items():
             session.execute(insert(table), rows)
+    puts = session.info.pop(_PUTS, None)
+    if puts:
+        for table, by_key in puts.items():
+            if by_key:
+                session.execute(_upsert(session, table), [row() for row in by_key.values()])
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _rows_before_statement(state: ORMExecuteState) -> None:
-    if _ROWS in state.session.info:
+    info = state.session.info
+    if _ROWS in info or _PUTS in info:
         _write_rows(state.session)
 
 
@@ -62,7 +114,66 @@ def _rows_before_commit(session: Session) -> None:
 @event.listens_for(Session, "after_soft_rollback")
 def _rows_rolled_back(session: Session, previous: SessionTransaction) -> None:
     if previous.parent is None:  # the whole transaction (savepoints are not used here)
-        session.info.pop(_ROWS, None)
+        for key in (_ROWS, _PUTS, READ_CACHE):
+            session.info.pop(key, None)
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_reads(session: Session) -> None:
+    session.info.pop(READ_CACHE, None)
+
+
+class InlineSQLite(aiosqlite.Connection):
+    """aiosqlite's connection, except that a call runs at once in the caller's thread (the
+    event loop's) instead of being handed to the connection's own thread.
+
+    aiosqlite hands each call to a thread and wakes the event loop with the result: two thread
+    switches and a loop iteration per statement, most of the bot's time per message under
+    load.  Here a statement takes microseconds (WAL, ``synchronous=NORMAL``, pages in memory),
+    and the bot's SQLite sessions are one at a time anyway (``Database.session``), so nothing
+    that needs the database could run meanwhile.
+
+    The loop must never sleep on SQLite's lock, though: another connection holding it may be
+    one this loop has to run (a second ``App`` in the process) or another process.  So the
+    busy timeout is 0 here, and a statement that finds the database locked (``SQLITE_BUSY``:
+    it did nothing) is run again in the connection's thread, which may wait for the lock up to
+    ``BUSY_TIMEOUT_MS`` while the loop goes on.  The thread also opens and closes the
+    connection, and SQLAlchemy sets the isolation level through it."""
+
+    BUSY_TIMEOUT_MS = 30_000
+
+    async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if not self._running or not self._connection:
+            raise ValueError("Connection closed")
+        try:
+            return fn(*args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                raise
+        return await super()._execute(self._waiting, fn, args, kwargs)
+
+    def _waiting(self, fn: Any, args: Any, kwargs: Any) -> Any:
+        """In the connection's thread: ``fn`` with SQLite's busy handler waiting for the lock."""
+        conn = self._conn
+        conn.execute(f"PRAGMA busy_timeout={self.BUSY_TIMEOUT_MS}")
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            conn.execute("PRAGMA busy_timeout=0")
+
+
+def _inline_sqlite(url: Any) -> Callable[[], Awaitable[InlineSQLite]]:
+    database = url.database or ":memory:"
+    uri = bool(url.query.get("uri"))
+
+    def connector() -> sqlite3.Connection:
+        # Opened by the connection's thread, used from the event loop's.
+        return sqlite3.connect(database, timeout=0, check_same_thread=False, uri=uri)
+
+    async def connect() -> InlineSQLite:
+        return await InlineSQLite(connector, 64)
+
+    return connect
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -75,7 +186,7 @@ def create_engine(url: str) -> AsyncEngine:
         # Sessions always end in a commit or a rollback: the pool's own rollback on return
         # would be one more round trip to SQLite's thread per transaction.
         # hide_parameters: a database error's text must not quote a worker's data into the log.
-        engine = create_async_engine(url, connect_args={"timeout": 30},
+        engine = create_async_engine(url, async_creator=_inline_sqlite(parsed),
                                      pool_reset_on_return=None, hide_parameters=True)
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -84,7 +195,7 @@ def create_engine(url: str) -> AsyncEngine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA busy_timeout=0")  # see InlineSQLite: never sleep in the loop
             cur.close()
 
         return engine

@@ -196,3 +196,39 @@ async def test_duplicate_delivered_to_two_instances_is_handled_once(settings, in
                                        second.handle(msg("20009", "同意", message_id=8002)))
         assert sorted(results) == [False, True]
         assert len(await replies(first, "20009")) == 2
+
+
+async def test_sqlite_locked_by_another_process_the_bot_waits_without_freezing(settings, tmp_path):
+    """SQLite statements run in the event loop's thread (models.db.InlineSQLite); one that finds
+    the database locked by another program (a ``python -m bot cadre`` command, a backup) must
+    wait for it off the loop: the bot keeps reading its connections meanwhile, and the message
+    is handled, not lost, once the lock is free."""
+    if not settings.database_url.startswith("sqlite"):
+        pytest.skip("SQLite only")
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    async with running(settings) as app:
+        assert await app.handle(msg("20031", "登记"))
+        other = sqlite3.connect(make_url(settings.database_url).database, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another program holds the write lock
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        ticking = asyncio.create_task(ticker())
+        handling = asyncio.create_task(app.handle(msg("20031", "同意")))
+        await asyncio.sleep(0.5)
+        assert not handling.done()  # waiting for the lock…
+        assert ticks >= 20  # …while the event loop runs on
+        other.execute("COMMIT")
+        other.close()
+        assert await asyncio.wait_for(handling, 10)
+        ticking.cancel()
+        said = await replies(app, "20031")
+        assert "姓名" in said[-1]  # the consent was taken: the next question is the name
