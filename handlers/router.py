@@ -61,6 +61,15 @@ _INSERT_SEEN_LOCKED = insert(_SEEN).from_select(
                  .subquery("person_lock")))
 
 
+def _voids_an_invite(text: str | None) -> bool:
+    """``/绑定 code`` in a group, even without @-ing the bot: everyone there has seen the code,
+    so the bot must void it (``handlers.basic_commands.bind_command``)."""
+    if not text or text.lstrip()[:1] not in ("/", "／"):
+        return False
+    parsed = commands.parse_command(normalize(text))
+    return parsed is not None and parsed[0] in ("绑定", "bind") and bool(parsed[1].strip())
+
+
 class _Duplicate(Exception):
     """The message's id is recorded already: a redelivery."""
 
@@ -113,6 +122,10 @@ class Router:
 
     async def handle(self, msg: Inbound) -> bool:
         """Handle one message; False when it was a duplicate delivery."""
+        if not (msg.is_private or msg.mentioned or _voids_an_invite(msg.text)):
+            # Group talk not addressed to the bot: nothing to do, so nothing is recorded either
+            # (no database work for a busy group, no trace of who said what there).
+            return True
         db = self.services.db
         async with self.locks.hold(msg.identity), self.slots:
             try:
@@ -149,7 +162,7 @@ class Router:
         assert msg is not None
         text = normalize(msg.text or "")
         if text.startswith(("/", "／")):
-            if msg.is_private or msg.mentioned:
+            if msg.is_private or msg.mentioned or _voids_an_invite(text):
                 await commands.dispatch(ctx, text)
             return
         if not msg.is_private:
