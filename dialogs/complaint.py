@@ -171,7 +171,7 @@ def show_when(value: dict[str, Any]) -> str:
 # ----- may the bureau call ----------------------------------------------------------------------
 def parse_call(text: str, env: ParseEnv) -> bool:
     t = normalize(text).replace(" ", "")
-    if re.search(r"不要|不用|别打|不想|不方便|不接|不能", t):
+    if re.search(r"不要|不用|别打|不想|不方便|不接|不能|不可以|不行|不必|没必要|不需要|不了", t):
         return False
     if re.search(r"可以|能打|打吧|方便|欢迎", t):
         return True

@@ -1,7 +1,9 @@
 """Slash commands: each declared once with its names, who may use it and where.
 
 ``/帮助`` lists only what the asker may use.  Every command is checked against the asker's role
-before it runs; a worker who types a staff command is told, politely, that it is for staff.
+before it runs; a worker who types a staff command is told, politely, that it is for staff —
+unless the command has a ``non_staff`` handler, which then serves them instead (a worker's
+``/投诉`` starts the complaint form, as the word 投诉 does).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class Command:
     roles: frozenset[str] | None  # None: anyone
     private_only: bool
     handler: Handler
+    non_staff: Handler | None = None  # for someone who is not staff, in place of the refusal
 
 
 COMMANDS: dict[str, Command] = {}
@@ -41,9 +44,11 @@ def command(
     usage: str = "",
     roles: frozenset[str] | None = None,
     private_only: bool = False,
+    non_staff: Handler | None = None,
 ) -> Callable[[Handler], Handler]:
     def register(func: Handler) -> Handler:
-        cmd = Command(name, aliases, summary, usage or f"/{name}", roles, private_only, func)
+        cmd = Command(name, aliases, summary, usage or f"/{name}", roles, private_only, func,
+                      non_staff)
         for key in (name, *aliases):
             COMMANDS[key.lower()] = cmd
         _ORDER.append(cmd)
@@ -78,7 +83,9 @@ async def dispatch(ctx: Context, text: str) -> None:
         return
     cadre = await cadre_of(ctx)
     if cmd.roles is not None and (cadre is None or cadre.role not in cmd.roles):
-        if cadre is None:
+        if cadre is None and cmd.non_staff is not None:
+            await cmd.non_staff(ctx, args, None)
+        elif cadre is None:
             staff_only = f"“/{cmd.name}”是工作人员用的命令。"
             # In a group everyone gets the same words: whether someone registered is private.
             private = ctx.inbound is None or ctx.inbound.is_private

@@ -3,10 +3,11 @@ of the epidemic; misconduct is reported to the human resources bureau).
 
 **The worker** (private chat; registered or not):
 
-* “投诉” — guided through the employer, what happened, when, and whether the bureau may phone
-  (``dialogs/complaint.py``); on 确认 the complaint gets a number (投诉3) and the worker is told
-  it.  In the middle of another form with answers in it, the worker is asked first (that form
-  is kept; “先投诉” sets it aside and starts the complaint).
+* “投诉” (or ``/投诉``, which for anyone but staff means the same) — guided through the
+  employer, what happened, when, and whether the bureau may phone (``dialogs/complaint.py``);
+  on 确认 the complaint gets a number (投诉3) and the worker is told it.  In the middle of
+  another form with answers in it, the worker is asked first (that form is kept; “先投诉” sets
+  it aside and starts the complaint).
 * “我的投诉” — their complaints, with the replies and how each ended.
 * “补充投诉 3 内容” — an addition to an open complaint of theirs; the handlers are told.
 
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 
 from dialogs.complaint import COMPLAINT
@@ -70,6 +72,8 @@ INTRO = ("您可以在这里投诉用人单位的违规行为，例如：以疫�
          "拖欠工资、不让返岗等。区人社局/就业局收到后会处理，并在这里回复您。"
          f"您的姓名、电话不会告诉用人单位。一共{QUESTIONS}个问题（同意接电话的再留个号码），"
          "随时可以回复“取消”。")
+IN_GROUP = ("投诉请私聊我发“投诉”，投诉人的信息保密，不会告诉用人单位。"
+            "请不要在群里说投诉的内容。")
 START_WORDS = (r"(?:我要|我想|我想要|我需要|我来)?(?:投诉|举报|反映问题)"
                r"(?:用人单位|单位|企业|公司|工厂|厂里|厂家|老板|一下)?")
 MY_WORDS = r"我的投诉|投诉(?:记录|进度|结果|情况)|查看?投诉|查询投诉|投诉查询"
@@ -119,6 +123,26 @@ def _raw_rest(ctx: Context) -> str:
     """The message as typed (Chinese punctuation kept), without the command word."""
     raw = clean_text(ctx.inbound.text if ctx.inbound else "")
     return _COMMAND_HEAD.sub("", raw, count=1).strip()
+
+
+def _add_note(ctx: Context, complaint: Complaint, kind: str, rest: str, what: str, example: str,
+              cadre_id: int | None = None) -> str | None:
+    """Add ``rest`` (tidied) to ``complaint`` as a note of ``kind`` (a reply or an addition) and
+    return its text; None, the asker told ``what`` is missing or wrong (``example``), if not."""
+    if not rest:
+        ctx.reply(f"请在编号后面写上{what}，例如：{example}")
+        return None
+    try:
+        text = _tidy(rest, what)
+    except ParseError as err:
+        ctx.reply(err.hint)
+        return None
+    now = ctx.services.clock.utcnow()
+    ctx.session.add(ComplaintNote(complaint_id=complaint.id, kind=kind, text=text,  # type: ignore[arg-type]
+                                  cadre_id=cadre_id, at=now))
+    complaint.updated_at = now
+    ctx.session.add(complaint)
+    return text
 
 
 def _number_and_rest(text: str) -> tuple[int | None, str]:
@@ -261,18 +285,10 @@ async def add_to_complaint(ctx: Context, match: re.Match[str]) -> None:
         return
     raw = _ADD_RAW.match(clean_text(ctx.inbound.text if ctx.inbound else ""))
     rest = (raw[1] if raw else match[2]).strip(" ：:，,")
-    if not rest:
-        ctx.reply(f"请在编号后面写上要补充的内容，例如：补充投诉 {number} 还有两个月的加班费也没给。")
+    text = _add_note(ctx, complaint, ADDITION, rest, "要补充的内容",
+                     f"补充投诉 {number} 还有两个月的加班费也没给。")
+    if text is None:
         return
-    try:
-        text = _tidy(rest, "要补充的内容")
-    except ParseError as err:
-        ctx.reply(err.hint)
-        return
-    now = ctx.services.clock.utcnow()
-    ctx.session.add(ComplaintNote(complaint_id=number, kind=ADDITION, text=text, at=now))
-    complaint.updated_at = now
-    ctx.session.add(complaint)
     message = "\n".join([
         f"【投诉{number} 补充】用人单位：{complaint.employer}",
         f"投诉人补充：{text}",
@@ -312,8 +328,18 @@ async def _complaint(ctx: Context, number: int | None, usage: str) -> Complaint 
     return found
 
 
+async def complain_command(ctx: Context, args: str, cadre: Cadre | None) -> None:
+    """``/投诉`` typed by someone who is not staff: the complaint form, as the word 投诉 starts
+    it (in a group, the same pointer to a private chat as the word gets there)."""
+    if ctx.inbound is not None and not ctx.inbound.is_private:
+        ctx.reply(IN_GROUP)
+        return
+    await _start(ctx, set_aside=False)
+
+
 @command("投诉", "complaints", summary="查看用人单位投诉（未结案的；“全部”含已结案的）",
-         usage="/投诉 [编号｜全部]", roles=HANDLER_ROLES, private_only=True)
+         usage="/投诉 [编号｜全部]", roles=HANDLER_ROLES, private_only=True,
+         non_staff=complain_command)
 async def complaints_command(ctx: Context, args: str, cadre: Cadre | None) -> None:
     assert cadre is not None
     arg = args.strip()
@@ -398,31 +424,35 @@ async def _cadre_names(ctx: Context, ids: set[int]) -> dict[int, str]:
     return names
 
 
+async def _open_complaint(ctx: Context, args: str, usage: str, closed: Callable[[Complaint], str]
+                         ) -> tuple[Complaint, int, str] | None:
+    """For /回复投诉 and /结案: the open complaint numbered at the start of ``args``, its number,
+    and the rest of the message as typed; None, the asker told why, when there is no such
+    complaint or it is closed (``closed`` gives the words)."""
+    number, _ = _number_and_rest(args)
+    complaint = await _complaint(ctx, number, usage)
+    if complaint is None or number is None:
+        return None
+    if complaint.status != OPEN:
+        ctx.reply(closed(complaint))
+        return None
+    _, rest = _number_and_rest(_raw_rest(ctx))
+    return complaint, number, rest
+
+
 @command("回复投诉", "replycomplaint", summary="回复投诉人（通过机器人发给本人）",
          usage="/回复投诉 编号 内容", roles=HANDLER_ROLES, private_only=True)
 async def reply_command(ctx: Context, args: str, cadre: Cadre | None) -> None:
     assert cadre is not None
-    number, _ = _number_and_rest(args)
-    complaint = await _complaint(ctx, number, "/回复投诉 3 已联系企业核实，请耐心等待")
-    if complaint is None:
+    found = await _open_complaint(ctx, args, "/回复投诉 3 已联系企业核实，请耐心等待",
+                                  lambda c: f"投诉{c.id}已经结案，不能再回复。")
+    if found is None:
         return
-    if complaint.status != OPEN:
-        ctx.reply(f"投诉{number}已经结案，不能再回复。")
+    complaint, number, rest = found
+    text = _add_note(ctx, complaint, REPLY, rest, "回复的内容",
+                     f"/回复投诉 {number} 已联系企业核实，请耐心等待", cadre_id=cadre.id)
+    if text is None:
         return
-    _, rest = _number_and_rest(_raw_rest(ctx))
-    if not rest:
-        ctx.reply(f"请在编号后面写上回复的内容，例如：/回复投诉 {number} 已联系企业核实，请耐心等待")
-        return
-    try:
-        text = _tidy(rest, "回复的内容")
-    except ParseError as err:
-        ctx.reply(err.hint)
-        return
-    now = ctx.services.clock.utcnow()
-    ctx.session.add(ComplaintNote(complaint_id=complaint.id, kind=REPLY, text=text,  # type: ignore[arg-type]
-                                  cadre_id=cadre.id, at=now))
-    complaint.updated_at = now
-    ctx.session.add(complaint)
     ctx.tell(await reach(ctx.session, complaint),
              f"【投诉{number} 回复】您投诉的“{complaint.employer}”，工作人员回复：\n{text}\n"
              f"还有情况要补充，请回复“补充投诉 {number} 内容”。")
@@ -434,14 +464,11 @@ async def reply_command(ctx: Context, args: str, cadre: Cadre | None) -> None:
          usage="/结案 编号 [处理结果]", roles=HANDLER_ROLES, private_only=True)
 async def close_command(ctx: Context, args: str, cadre: Cadre | None) -> None:
     assert cadre is not None
-    number, _ = _number_and_rest(args)
-    complaint = await _complaint(ctx, number, "/结案 3 已责令企业停止强制体检")
-    if complaint is None:
+    found = await _open_complaint(ctx, args, "/结案 3 已责令企业停止强制体检",
+                                  lambda c: f"投诉{c.id}{_status(ctx, c)}，不用再结案。")
+    if found is None:
         return
-    if complaint.status != OPEN:
-        ctx.reply(f"投诉{number}{_status(ctx, complaint)}，不用再结案。")
-        return
-    _, rest = _number_and_rest(_raw_rest(ctx))
+    complaint, number, rest = found
     result = None
     if rest:
         try:

@@ -49,8 +49,9 @@ async def tally_command(ctx: Context, args: str, cadre: Cadre | None) -> None:
         return
     settings = ctx.services.settings
     health = sees_health(cadre)
+    private = ctx.inbound is None or ctx.inbound.is_private
     if export:
-        if ctx.inbound is not None and not ctx.inbound.is_private:
+        if not private:
             ctx.reply("统计表请私聊我发“/统计 导出”，文件会私聊发给您。")
             return
         tally = await tally_for(ctx, township, village)
@@ -60,7 +61,7 @@ async def tally_command(ctx: Context, args: str, cadre: Cadre | None) -> None:
         return
     tally = await tally_for(ctx, township, village)
     ctx.reply(tally_text(tally, district=settings.district_name, target=settings.target_date,
-                         at=ctx.now, health=health))
+                         at=ctx.now, health=health, private=private))
 
 
 async def write_workbook(ctx: Context, tally: Tally, health: bool) -> Path:

@@ -147,6 +147,25 @@ async def _vacancy_arg(ctx: Context, args: str, usage: str, lock: bool = True
         "在招的岗位")
 
 
+async def _managed_vacancy(ctx: Context, cadre: Cadre, args: str, usage: str, action: str,
+                           verb: str, closed: str | None = None) -> tuple[Vacancy | None, str]:
+    """The vacancy numbered at the start of ``args`` (locked for a change) and the rest, when
+    ``cadre`` manages it; otherwise None, the asker told why (a refusal is audited as
+    ``action``; ``verb`` is what they may not do).  With ``closed`` (a text with ``{id}``), a
+    vacancy no longer open is refused too."""
+    vacancy, rest = await _vacancy_arg(ctx, args, usage)
+    if vacancy is None:
+        return None, rest
+    if not await manages(ctx, cadre, vacancy):
+        audit_ctx(ctx, "denied", f"vacancy {vacancy.id}", action)
+        ctx.reply(_not_yours(vacancy, verb))
+        return None, rest
+    if closed is not None and vacancy.status != "open":
+        ctx.reply(closed.format(id=vacancy.id))
+        return None, rest
+    return vacancy, rest
+
+
 # ----- posting ---------------------------------------------------------------------------------
 @command("发布岗位", "post", "发岗位", summary="发布岗位，推送给匹配的务工人员",
          usage="/发布岗位（一问一答），或一行写完：/发布岗位 单位 岗位 县内 20人 4000-5000 "
@@ -370,15 +389,9 @@ async def list_command(ctx: Context, args: str, cadre: Cadre | None) -> None:
          roles=POSTERS)
 async def close_command(ctx: Context, args: str, cadre: Cadre | None) -> None:
     assert cadre is not None
-    vacancy, _ = await _vacancy_arg(ctx, args, "/关闭岗位 编号，例如 /关闭岗位 12")
+    vacancy, _ = await _managed_vacancy(ctx, cadre, args, "/关闭岗位 编号，例如 /关闭岗位 12",
+                                        "关闭岗位", "关闭", closed="岗位{id}已经关闭了。")
     if vacancy is None:
-        return
-    if not await manages(ctx, cadre, vacancy):
-        audit_ctx(ctx, "denied", f"vacancy {vacancy.id}", "关闭岗位")
-        ctx.reply(_not_yours(vacancy, "关闭"))
-        return
-    if vacancy.status != "open":
-        ctx.reply(f"岗位{vacancy.id}已经关闭了。")
         return
     vacancy.status = "closed"
     vacancy.updated_at = ctx.services.clock.utcnow()
@@ -407,15 +420,10 @@ async def _tell_waiting(ctx: Context, vacancy: Vacancy, what: str) -> int:
          usage="/岗位修改 编号", roles=POSTERS, private_only=True)
 async def edit_command(ctx: Context, args: str, cadre: Cadre | None) -> None:
     assert cadre is not None
-    vacancy, _ = await _vacancy_arg(ctx, args, "/修改岗位 编号，例如 /修改岗位 12")
+    vacancy, _ = await _managed_vacancy(
+        ctx, cadre, args, "/修改岗位 编号，例如 /修改岗位 12", "修改岗位", "修改",
+        closed="岗位{id}已经关闭，不能修改。要再招人请发 /发布岗位 重新发布。")
     if vacancy is None:
-        return
-    if not await manages(ctx, cadre, vacancy):
-        audit_ctx(ctx, "denied", f"vacancy {vacancy.id}", "修改岗位")
-        ctx.reply(_not_yours(vacancy, "修改"))
-        return
-    if vacancy.status != "open":
-        ctx.reply(f"岗位{vacancy.id}已经关闭，不能修改。要再招人请发 /发布岗位 重新发布。")
         return
     answers: dict[str, Any] = {
         "employer": vacancy.employer, "title": vacancy.title, "area": vacancy.area,
@@ -471,12 +479,8 @@ async def applicants_command(ctx: Context, args: str, cadre: Cadre | None) -> No
 async def hire_command(ctx: Context, args: str, cadre: Cadre | None) -> None:
     assert cadre is not None
     usage = "/录用 岗位编号 人员编号、姓名或手机尾号，例如 /录用 12 编号7"
-    vacancy, who = await _vacancy_arg(ctx, args, usage)
+    vacancy, who = await _managed_vacancy(ctx, cadre, args, usage, "录用", "登记录用")
     if vacancy is None:
-        return
-    if not await manages(ctx, cadre, vacancy):
-        audit_ctx(ctx, "denied", f"vacancy {vacancy.id}", "录用")
-        ctx.reply(_not_yours(vacancy, "登记录用"))
         return
     if not who:
         ctx.reply(f"录用谁？用法：{usage}。发 /报名名单 {vacancy.id} 看报名的人。")

@@ -139,8 +139,9 @@ def report_text(tally: Tally, *, district: str, target: date | None, at: datetim
 
 
 def tally_text(tally: Tally, *, district: str, target: date | None, at: datetime,
-               health: bool = True) -> str:
-    """``/统计``: the same figures for the asker's area, as of now."""
+               health: bool = True, private: bool = True) -> str:
+    """``/统计``: the same figures for the asker's area, as of now.  In a group (``private``
+    false) the export hint says to ask in private chat, the only place the file is sent."""
     area = district if tally.township is None else tally.area
     lines = [f"【{area}返岗就业统计】{md(tally.day)} {at:%H:%M}"]
     lines += target_lines(tally.day, target, tally.total.figures)
@@ -154,7 +155,7 @@ def tally_text(tally: Tally, *, district: str, target: date | None, at: datetime
     lines.append("口径与日报相同。")
     if tally.township is None:
         lines.append("各村明细：/统计 乡镇名")
-    lines.append("Excel 表：/统计 导出")
+    lines.append("Excel 表：/统计 导出" if private else "Excel 表：私聊我发“/统计 导出”")
     return "\n".join(lines)
 
 
