@@ -181,6 +181,11 @@ class Worker:
         return "继续"  # something unexpected: ask for the question again
 
 
+# Group talk the bot sees but is not addressed by (it must ignore it at once).
+CHATTER = ("大家好，今天有没有岗位", "收到", "好的谢谢", "[CQ:face,id=14]", "今天几号发车？",
+           "村里通知下午开会", "我家那边下雨了", "有没有去广东的车", "👍👍", "明天见")
+
+
 @dataclass
 class Stats:
     latencies: list[float] = field(default_factory=list)
@@ -189,6 +194,7 @@ class Stats:
     last_reply: float = 0.0
     timeouts: int = 0
     redeliveries: int = 0
+    chatter: int = 0  # group messages not addressed to the bot (--chatter-share)
 
 
 class Harness:
@@ -205,6 +211,16 @@ class Harness:
         self.workers.append(worker)
         self.standin.inboxes[worker.qq] = worker.inbox
         return worker
+
+    async def chatter(self, rng: random.Random) -> None:
+        """One message in a busy group, not addressed to the bot (no reply expected)."""
+        now = time.perf_counter()
+        self.stats.first_send = min(self.stats.first_send, now)
+        self.stats.messages += 1
+        self.stats.chatter += 1
+        text = rng.choice(CHATTER)
+        await self.standin.push(self.standin.message(text, user_id=rng.randrange(800_000, 810_000),
+                                                     group_id=rng.randrange(700_001, 700_050)))
 
     async def say(self, worker: Worker, text: str, *, registration: bool = True) -> str:
         """Send one message; the bot's reply (the newest, if several came)."""
@@ -483,6 +499,7 @@ async def run_once(args: argparse.Namespace) -> dict[str, Any]:
             "first_ms": min(stats.latencies, default=math.nan) * 1000,
             "kills": kills,
             "redeliveries": stats.redeliveries,
+            "chatter": stats.chatter,
             "extras": dict(sum((w.extras for w in harness.workers), Counter())),
         })
         result.update(await check_database(url, harness, args.preload, kills))
@@ -522,10 +539,14 @@ async def steady(args: argparse.Namespace, harness: Harness) -> None:
         else:
             idle.put_nowait((worker, answer))
 
+    rng = random.Random(args.seed)
     start = time.perf_counter()
     total = int(args.rate * args.seconds)
     for n in range(total):
         await asyncio.sleep(max(0.0, start + n / args.rate - time.perf_counter()))
+        if args.chatter_share and rng.random() < args.chatter_share:
+            await harness.chatter(rng)
+            continue
         worker, text = idle.get_nowait() if not idle.empty() else (harness.new_worker(), "登记")
         task = asyncio.create_task(turn(worker, text or "登记"))
         tasks.add(task)
@@ -589,7 +610,7 @@ async def soak(args: argparse.Namespace, harness: Harness, bot: BotProcess,
 
 # ----- reporting ----------------------------------------------------------------------------
 FIGURES = ("ready_s", "msgs_per_s", "first_ms", "p50_ms", "p90_ms", "p99_ms", "max_ms", "peak_rss_mb",
-           "bot_cpu_s", "messages", "users", "elapsed_s", "prompts", "prompt_s", "prompts_per_s")
+           "bot_cpu_s", "messages", "chatter", "users", "elapsed_s", "prompts", "prompt_s", "prompts_per_s")
 
 
 def show(result: dict[str, Any]) -> str:
@@ -617,6 +638,9 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=0.0,
                         help="steady inbound messages per second instead (open loop)")
     parser.add_argument("--seconds", type=float, default=10.0, help="how long --rate runs")
+    parser.add_argument("--chatter-share", type=float, default=0.0,
+                        help="with --rate: this share of the messages is group talk not "
+                             "addressed to the bot (seen, ignored, no reply)")
     parser.add_argument("--preload", type=int, default=0, help="registered workers inserted first")
     parser.add_argument("--soak", type=float, default=0.0,
                         help="seconds of traffic with the bot SIGKILLed at random points")
