@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, literal, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, case, literal, or_, select, update
 from sqlalchemy import text as sql_text
 
 from bot.clock import Clock
@@ -141,9 +141,24 @@ class OutboundQueue:
         # ix_outbox_bulk_chat (the condition written as in the index).  SQLite without
         # statistics would rather take ix_outbox_claim's ``status =`` and read every pending
         # bulk row (100,000 during a morning prompt): ``unlikely()`` tells it otherwise.
-        self._pending_bulk = (sql_text("unlikely(status = 'pending') AND priority > 0")
-                              if db.dialect == "sqlite"
-                              else sql_text("status = 'pending' AND priority > 0"))
+        pending_bulk = (sql_text("unlikely(status = 'pending') AND priority > 0")
+                        if db.dialect == "sqlite"
+                        else sql_text("status = 'pending' AND priority > 0"))
+        # Both look-ups built once (building a statement costs more than running it).
+        due = or_(_OUTBOX.c.not_before.is_(None), _OUTBOX.c.not_before <= bindparam("now"))
+        self._next_rows = (
+            select(_OUTBOX)
+            .where(_OUTBOX.c.status == "pending", _OUTBOX.c.platform == bindparam("platform"),
+                   due)
+            .order_by(_OUTBOX.c.priority, _OUTBOX.c.id)
+            .limit(bindparam("count", type_=Integer))
+        )
+        self._bulk_rows_of_chats = (
+            select(_OUTBOX)
+            .where(pending_bulk, _OUTBOX.c.platform == bindparam("platform"),
+                   _OUTBOX.c.chat.in_(bindparam("chats", expanding=True)), due)
+            .order_by(_OUTBOX.c.id)
+        )
 
     async def recover(self) -> int:
         """After a crash: rows left in ``sending`` may have gone out; never resend them."""
@@ -277,15 +292,9 @@ class OutboundQueue:
         prompt it answers)."""
         async with self.db.session() as s:
             # Core rows, not ORM objects: building an object per row cost more than the query.
-            rows = list((
-                await s.execute(
-                    select(_OUTBOX)
-                    .where(_OUTBOX.c.status == "pending", _OUTBOX.c.platform == platform,
-                           self._due())
-                    .order_by(_OUTBOX.c.priority, _OUTBOX.c.id)
-                    .limit(count)
-                )
-            ).all())
+            now = self.clock.utcnow()
+            rows = list((await s.execute(
+                self._next_rows, {"platform": platform, "now": now, "count": count})).all())
             urgent = [r for r in rows if r.priority == PRIORITY_NOW]
             if not urgent or (len(urgent) == len(rows) < count):
                 return rows  # only bulk rows; or nothing bulk is pending (no look-up needed)
@@ -293,14 +302,9 @@ class OutboundQueue:
             for row in urgent:
                 latest[row.chat] = max(latest.get(row.chat, 0), row.id or 0)
             earlier: dict[str, deque[Any]] = {}
-            for row in (
-                await s.execute(
-                    select(_OUTBOX)
-                    .where(self._pending_bulk, _OUTBOX.c.platform == platform,
-                           _OUTBOX.c.chat.in_(list(latest)), self._due())
-                    .order_by(_OUTBOX.c.id)
-                )
-            ).all():
+            for row in (await s.execute(
+                    self._bulk_rows_of_chats,
+                    {"platform": platform, "now": now, "chats": list(latest)})).all():
                 if (row.id or 0) < latest[row.chat]:
                     earlier.setdefault(row.chat, deque()).append(row)
         if not earlier:
@@ -318,9 +322,6 @@ class OutboundQueue:
                 taken.add(row.id)
                 ordered.append(row)
         return ordered
-
-    def _due(self) -> Any:
-        return or_(_OUTBOX.c.not_before.is_(None), _OUTBOX.c.not_before <= self.clock.utcnow())
 
     async def _seed_pacer(self, platform: str, transport: Transport) -> None:
         """After a restart, what this account sent in the last minute still counts."""
