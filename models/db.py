@@ -65,6 +65,7 @@ def drop_put(session: AsyncSession | Session, table: Table, key: Any) -> None:
 
 
 _UPSERTS: dict[tuple[str, Table], Any] = {}
+_INSERTS: dict[Table, Any] = {}
 
 
 def _upsert(session: Session, table: Table) -> Any:
@@ -91,7 +92,10 @@ def _write_rows(session: Session) -> None:
     pending = session.info.pop(_ROWS, None)
     if pending:
         for table, rows in pending.items():
-            session.execute(insert(table), rows)
+            stmt = _INSERTS.get(table)
+            if stmt is None:
+                stmt = _INSERTS[table] = insert(table)
+            session.execute(stmt, rows)
     puts = session.info.pop(_PUTS, None)
     if puts:
         for table, by_key in puts.items():
