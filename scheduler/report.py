@@ -22,9 +22,11 @@ report (an error leaves the block out).
 
 **Upkeep** (daily at :data:`UPKEEP_TIME`): handled-message ids (``inboundseen``) older than
 :data:`INBOUND_SEEN_KEEP` are pruned — platforms redeliver within minutes, not days — and report
-charts older than 30 days are deleted.  Nothing in the outbox is touched: a row that may have
-been sent (``unknown``) is never retried, and ``failed``/``pending`` rows are only counted in
-the log for the operator.
+charts older than 30 days are deleted.  Outbox rows settled (sent, failed, in doubt) more than
+:data:`OUTBOX_KEEP` ago are deleted: their texts hold people's answers and the lists sent to
+cadres, and nothing needs them once they are settled.  Recent rows are never changed: one that
+may have been sent (``unknown``) is never retried, and ``failed``/``pending`` rows are only
+counted in the log for the operator.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ LATE_AFTER = timedelta(minutes=10)
 UPKEEP_TIME = time(3, 30)
 INBOUND_SEEN_KEEP = timedelta(days=7)
 CHART_KEEP = timedelta(days=30)
+OUTBOX_KEEP = timedelta(days=30)
 TREND_DAYS = 30
 CATCH_UP_MINUTES = 30
 
@@ -198,11 +201,15 @@ class DailyReport:
 
 
 async def upkeep(app: App, when: datetime) -> None:
-    """Prune old handled-message ids and old charts; count (never touch) unsettled outbox rows."""
+    """Prune old handled-message ids, old settled outbox rows and old charts; count (never
+    touch) unsettled outbox rows."""
     now = app.clock.utcnow()
     async with app.db.session() as s:
         pruned = (await s.execute(delete(InboundSeen).where(
             InboundSeen.seen_at < now - INBOUND_SEEN_KEEP))).rowcount or 0
+        old_sent = (await s.execute(delete(OutboxMessage).where(
+            OutboxMessage.status.in_(("sent", "failed", "unknown")),
+            OutboxMessage.created_at < now - OUTBOX_KEEP))).rowcount or 0
         counts = dict((await s.execute(
             select(OutboxMessage.status, func.count())
             .where(OutboxMessage.status.in_(("pending", "unknown", "failed")),
@@ -211,8 +218,9 @@ async def upkeep(app: App, when: datetime) -> None:
     # file times are the real clock's (the replay's clock may be anywhere)
     charts = clean_old_charts(charts_dir(app.settings, create=False), datetime.now(UTC),
                               CHART_KEEP)
-    log.info("upkeep: %d handled-message ids and %d charts pruned; outbox in the last day: "
-             "%d pending, %d unknown (not resent), %d failed", pruned, charts,
+    log.info("upkeep: %d handled-message ids, %d old sent messages and %d charts pruned; outbox "
+             "in the last day: %d pending, %d unknown (not resent), %d failed", pruned, old_sent,
+             charts,
              counts.get("pending", 0), counts.get("unknown", 0), counts.get("failed", 0))
 
 

@@ -243,7 +243,7 @@ async def test_without_a_chinese_font_the_report_goes_out_as_text(tf_settings, m
     assert "fonts-noto-cjk" in caplog.text
 
 
-async def test_upkeep_prunes_old_message_ids_and_never_resends(tf_settings):
+async def test_upkeep_prunes_old_message_ids_and_old_sent_messages_and_never_resends(tf_settings):
     async with BotDriver(tf_settings) as bot:
         now = datetime(2024, 2, 3, 1, 0, tzinfo=UTC)
         async with bot.app.db.session() as s:
@@ -251,6 +251,12 @@ async def test_upkeep_prunes_old_message_ids_and_never_resends(tf_settings):
             s.add(InboundSeen(platform="qq", message_id="new", seen_at=now - timedelta(days=1)))
             s.add(OutboxMessage(platform="sim", chat="sim:private:u1", text="也许已发出",
                                 status="unknown", created_at=now))
+            for status in ("sent", "unknown", "failed", "pending"):  # 31 days old
+                s.add(OutboxMessage(platform="sim", chat="sim:private:u2", text=f"旧的{status}",
+                                    status=status, created_at=now - timedelta(days=31),
+                                    not_before=now + timedelta(days=30)))
+            s.add(OutboxMessage(platform="sim", chat="sim:private:u2", text="上周的",
+                                status="sent", created_at=now - timedelta(days=7)))
         charts = tf_settings.extra["charts_dir"]
         os.makedirs(charts)
         for name, age in (("report-20240101-old.png", 31), ("report-20240203-new.png", 1)):
@@ -266,7 +272,11 @@ async def test_upkeep_prunes_old_message_ids_and_never_resends(tf_settings):
             ids = (await s.execute(select(InboundSeen.message_id))).scalars().all()
             status = (await s.execute(select(OutboxMessage.status).where(
                 OutboxMessage.text == "也许已发出"))).scalar_one()
+            texts = set((await s.execute(select(OutboxMessage.text).where(
+                OutboxMessage.chat == "sim:private:u2"))).scalars())
         assert ids == ["new"] and status == "unknown"
+        # settled a month ago: gone (their texts are people's answers); still to send: kept
+        assert texts == {"旧的pending", "上周的"}
 
 
 async def test_two_instances_claiming_at_the_same_moment_post_once(tf_settings, monkeypatch):
