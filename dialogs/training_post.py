@@ -5,7 +5,9 @@ Staff answer one question per message, or write everything in one line
 line is read by :func:`read_line` with the questions' own parsers, and whatever is missing is
 then asked (``DialogEngine.start_from_line``, as for /发布岗位).  Either way the summary comes
 last, and nothing is posted before 确认 — the course is then told to the workers it fits.
-Finishing saves the course and tells them (``handlers.training.publish``).
+Finishing saves the course and tells them (``handlers.training.publish``).  /修改培训 N opens the
+same dialog at the summary with the course's answers (``TAKEN`` keeps the seats above the
+sign-ups), as /修改岗位 does for a vacancy.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dialogs.workbench_forms import count_between, show_count
 NAME = "training_post"
 MAX_SEATS = 500
 MAX_DAYS = 366
+TAKEN = "_taken"  # in the answers when editing (/修改培训): the seats may not go below the sign-ups
 
 
 # ----- parsers -----------------------------------------------------------------------------------
@@ -118,6 +121,18 @@ def show_dates(value: list[str]) -> str:
     return f"{start.year}年{course_days(start, end)}"
 
 
+_seat_count = count_between(1, MAX_SEATS)
+
+
+def parse_seats(text: str, env: ParseEnv) -> int:
+    seats = _seat_count(text, env)
+    taken = env.answers.get(TAKEN) or 0
+    if seats < taken:
+        raise ParseError(f"这个培训已经有{taken}人报名，名额不能少于{taken}人。"
+                         f"请回复 {taken} 到 {MAX_SEATS} 之间的数字。")
+    return seats
+
+
 NO_SUBSIDY = ("无", "没有", "没", "没得", "否", "暂无", "无补贴", "没有补贴", "不补贴", "没补贴")
 _VAGUE_SUBSIDY = ("有", "有的", "有补贴", "有补助")
 
@@ -140,7 +155,7 @@ STEPS: tuple[Step, ...] = (
     Step("place", "培训地点", "在哪里培训？（例如：花溪区职业技术学校）", parse_place),
     Step("dates", "培训时间", "哪天开班，培训到哪天？（例如：3月1日到3月10日；只有一天就回复那一天）",
          parse_course_dates, show=show_dates),
-    Step("seats", "名额", "有多少个名额？", count_between(1, MAX_SEATS), show=show_count),
+    Step("seats", "名额", "有多少个名额？", parse_seats, show=show_count),
     Step("subsidy", "补贴", "参加培训有什么补贴？（例如：免费培训，结业补贴1500元；没有请回复“无”）",
          parse_subsidy),
     Step("contact", "报名咨询", "报名咨询的联系人和电话？（例如：王老师 0851-83851234）", parse_contact,
@@ -154,10 +169,20 @@ async def finish(ctx, answers: Answers, state) -> str:
     return await publish(ctx, answers, state)
 
 
+def cancel_text(state) -> str:
+    """取消 while posting, or while editing course N (/修改培训 N: nothing is changed yet)."""
+    training_id = (state.data or {}).get("training_id")
+    if training_id is not None:
+        return (f"好的，培训{training_id}的修改先停在这里，培训还没有改动。回复“继续”接着改，"
+                f"或重新发 /修改培训 {training_id}。")
+    return "好的，培训先不发布，已填的内容保留着。回复“继续”接着填，或发 /发布培训 重新开始。"
+
+
 TRAINING_POST = Dialog(
     name=NAME, title="发布培训", steps=STEPS, finish=finish,
-    summary_intro="请核对培训信息（确认后会私信告诉技能、想做的工作对得上的务工人员，并发到招聘群）：",
-    cancel_text="好的，培训先不发布，已填的内容保留着。回复“继续”接着填，或发 /发布培训 重新开始。",
+    summary_intro="请核对培训信息（回复“确认”才生效；新发布的会私信告诉技能、想做的工作对得上的务工人员，"
+                  "并发到招聘群）：",
+    cancel_text=cancel_text,
 )
 DIALOGS = [TRAINING_POST]
 

@@ -154,7 +154,8 @@ def cancel_text(state) -> str:
 
 VACANCY_POST = Dialog(
     name=NAME, title="发布岗位", steps=STEPS, finish=finish,
-    summary_intro="请核对岗位信息（确认后会推送给匹配的务工人员，并发到招聘群）：",
+    summary_intro="请核对岗位信息（回复“确认”才生效；新发布的会推送给匹配的务工人员并发到招聘群，"
+                  "修改的只推送给新匹配上的人）：",
     cancel_text=cancel_text,
 )
 DIALOGS = [VACANCY_POST]

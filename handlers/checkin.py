@@ -55,11 +55,13 @@ from handlers.staff import SURVEY, AreaError, area_label, resolve_area, scoped, 
 from handlers.views import mask_name
 from models.audit import audit_ctx
 from models.checkins import (
+    FROM_DECLARATION,
     abnormal_readings,
     asked_today,
     checkin_counts,
     checkin_counts_by,
     current_checkin,
+    from_declaration,
     missing_workers,
     recent_checkins,
     record_checkin,
@@ -175,7 +177,30 @@ def _place(worker: Worker) -> str:
     return f"{worker.township}{worker.village}"
 
 
-async def _fan_out(ctx: Context, worker: Worker, row: Checkin, previous: Checkin | None) -> None:
+async def checkin_from_declaration(ctx: Context, worker: Worker, reading: CheckinReading,
+                                   text: str) -> bool:
+    """Record a completed departure declaration as today's reading, unless the worker has
+    checked in today themselves (their reading is left alone); returns whether it was recorded.
+    A reading taken from an earlier declaration today is replaced, as a correction is.
+
+    Abnormal: the declaration has already told the worker what to do and alerted the cadres
+    covering them (``handlers/departure.py``), so only the task-force group hears of it here,
+    once, as of any abnormal check-in (and of a correction to normal)."""
+    day = ctx.today
+    current = await current_checkin(ctx.session, worker.id, day)  # type: ignore[arg-type]
+    if current is not None and not from_declaration(current):
+        return False
+    row, previous = await record_checkin(ctx.session, worker.id, day,  # type: ignore[arg-type]
+                                         ctx.services.clock.utcnow(), reading,
+                                         FROM_DECLARATION + text)
+    await _fan_out(ctx, worker, row, previous, cadres_told=True)
+    return True
+
+
+async def _fan_out(ctx: Context, worker: Worker, row: Checkin, previous: Checkin | None,
+                   cadres_told: bool = False) -> None:
+    """Tell the cadres and the task-force group of an abnormal reading or a correction to
+    normal; ``cadres_told``: the cadres have heard of it already (from a declaration)."""
     was = previous is not None and previous.abnormal
     if not row.abnormal and not was:
         return
@@ -189,7 +214,7 @@ async def _fan_out(ctx: Context, worker: Worker, row: Checkin, previous: Checkin
         same = was and previous is not None and (
             previous.temperature, sorted(previous.symptoms or []), previous.location, previous.place
         ) == (row.temperature, sorted(row.symptoms or []), row.location, row.place)
-        if not same:
+        if not same and not cadres_told:
             title = "【健康异常·更新】" if was else "【健康异常】"
             text = (f"{title}{who}今天打卡：{reading.describe()}。\n"
                     "请尽快联系本人，安排到定点医院做核酸检测，暂缓返岗。")
@@ -205,7 +230,7 @@ async def _fan_out(ctx: Context, worker: Worker, row: Checkin, previous: Checkin
                 ctx.send(group, line)
         return
     text = f"【打卡更正】{who}把今天的打卡更正为：{reading.describe()}，不再是异常。"
-    for cadre in cadres:
+    for cadre in [] if cadres_told else cadres:
         ctx.tell(cadre.identity, text)
     for group in groups:
         ctx.send(group, f"【更正】{masked} 今天的打卡已更正，无异常。")

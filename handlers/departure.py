@@ -9,7 +9,12 @@ follows from it, and the masks staff hand out.
   every cadre covering the worker gets a private alert with the details; the organiser of the
   worker's bus, if another person, is told that the passenger will not travel — masked name, no
   health details.  Declaring again replaces the declaration; a correction to normal is passed
-  on to the same people.  Nothing goes to a group.
+  on to the same people.  Nothing of the declaration goes to a group.
+* **It is also the day's check-in** (``handlers.checkin.checkin_from_declaration``) when the
+  worker has not checked in that day: the reminder skips them, 打卡记录 and the tally count it.
+  Abnormal by temperature or symptoms, it is an abnormal check-in: the worker and the cadres
+  have heard of it from the declaration, so the check-in adds only what they have not — the
+  task-force group's one masked line, once.  A check-in the worker sent is left alone.
 * **/发口罩 人员 数量** — staff (private chat, within their scope) record masks handed to a
   worker, found as ``/查`` finds them; counted per township in the tally (发放口罩), audited.
 """
@@ -19,6 +24,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from dialogs.checkin_text import SYMPTOMS, CheckinReading
 from dialogs.departure_declaration import (
     is_abnormal,
     reasons,
@@ -28,7 +34,7 @@ from dialogs.departure_declaration import (
 from dialogs.parsing.phone import mask_phone
 from dialogs.parsing.textnorm import cn_number, normalize
 from handlers.buses import AROUND_DAYS
-from handlers.checkin import day_text, hospitals_text
+from handlers.checkin import checkin_from_declaration, day_text, hospitals_text
 from handlers.commands import command
 from handlers.context import Context
 from handlers.keywords import keyword
@@ -130,13 +136,28 @@ async def declared(ctx: Context, answers: dict, state: DialogState) -> str:
     }, ctx.services.clock.utcnow())
     if abnormal:
         await _alert(ctx, worker, day, bus, answers, update=bool(before))
-        return _stay_home(ctx, answers, bus)
-    if before:  # was abnormal, corrected
+    elif before:  # was abnormal, corrected
         await _corrected(ctx, worker, day, bus)
+    counted = await checkin_from_declaration(ctx, worker, _as_checkin(answers),
+                                             _declared_text(answers))
+    also = f"\n这次申报也算作您今天（{day_text(ctx.today)}）的健康打卡。" if counted else ""
+    if abnormal:
+        return _stay_home(ctx, answers, bus) + also
     escort = "或带队人" if bus is not None else ""
     return (f"申报好了，谢谢！您身体情况正常，可以按计划{when_text(day, ctx.today)}出发。\n"
             f"路上全程戴好口罩、勤洗手、和别人保持距离，保管好车票；路上不舒服马上告诉乘务员{escort}。"
-            "到了以后每天照常打卡，说一声“已到岗”。一路平安！")
+            f"到了以后每天照常打卡，说一声“已到岗”。一路平安！{also}")
+
+
+def _as_checkin(answers: dict) -> CheckinReading:
+    """The declaration as the day's check-in: today's temperature (none when not measured) and
+    the symptoms of the last 14 days — a cough that is better now still counts, as it does for
+    the declaration.  Contact with a case is no check-in item (the cadres have the declaration)."""
+    temperature = answers.get("temperature")
+    order = {name: i for i, name in enumerate(SYMPTOMS)}
+    symptoms = sorted(answers.get("symptoms") or [], key=lambda s: order.get(s, len(order)))
+    return CheckinReading(temperature=temperature if isinstance(temperature, (int, float)) else None,
+                          symptoms=tuple(symptoms), all_normal=not symptoms)
 
 
 def _stay_home(ctx: Context, answers: dict, bus: Bus | None) -> str:

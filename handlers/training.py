@@ -8,6 +8,7 @@ record who completed it.
 | /培训 [编号｜全部｜我的] | the same | anywhere (no personal data) |
 | /培训名单 N, /培训导出 N | the same | private (the file goes to the asker) |
 | /培训结业 N 人员（或“全部”） | whoever manages N | private |
+| /修改培训 N (listed as /培训修改) | whoever manages N | private (a dialog) |
 | /关闭培训 N | whoever manages N | anywhere |
 | 找培训, 培训报名 N, 我的培训, 取消培训 N | workers | private |
 
@@ -15,7 +16,7 @@ record who completed it.
 village cadre's for their village, the task force's and the bureau's for the whole district.
 Only they are told of it, and only they may sign up.
 
-**Who manages a course** (close it, record completions) and **who sees which trainee** are as
+**Who manages a course** (edit or close it, record completions) and **who sees which trainee** are as
 for vacancies (``handlers.staff.manages_post``, ``handlers.staff.person_line``): the full name
 and masked phone inside one's scope, a masked name and village to the course's manager, only a
 count otherwise.  The export holds full ID numbers and phones, so it carries only the trainees
@@ -28,6 +29,12 @@ least 10, at most 200), through the paced outbound queue, then posted once in ea
 shown by 找培训 counts as told.  As for vacancies, workers with a job and those who said 暂不就业
 are not told; 找培训 shows them the courses when they ask.
 
+**Editing** (``/修改培训 N``) opens the posting dialog at its summary with the course's answers,
+as ``/修改岗位`` does for a vacancy; a course that has ended is not edited.  The seats may not go
+below the sign-ups (asked again at the question, and checked again under the course's lock on
+确认).  The workers signed up are told privately of a new time or place; an open course whose
+trade or seats changed is told to the newly fitting workers, up to its share.
+
 **Completion** (``/培训结业``) marks the sign-up 已结业 and adds the trade to the worker's
 技能特长 (“电焊（培训结业）”), so that vacancy matching and the roster export see the new skill;
 ``/查`` and ``我的信息`` list the worker's courses.
@@ -39,12 +46,12 @@ import re
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from dialogs.engine import ParseEnv
+from dialogs.engine import CONFIRM, ParseEnv
 from dialogs.matching import title_terms
 from dialogs.parsing.textnorm import normalize
-from dialogs.training_post import NAME, course_days, read_line
+from dialogs.training_post import NAME, TAKEN, course_days, read_line
 from dialogs.workbench_forms import cadre_of_state
 from handlers.commands import command
 from handlers.context import Context
@@ -54,19 +61,18 @@ from handlers.staff import (
     NUMBER,
     contacts,
     manages_post,
-    not_yours,
     numbered_arg,
     person_line,
     pick_people,
 )
-from handlers.vacancies import FIND_LIMIT, LIST_LIMIT, POSTERS, geo_of
+from handlers.vacancies import FIND_LIMIT, POSTERS, geo_of, list_posts, managed
 from handlers.views import mask_name
 from models import training as tq
 from models import vacancies as vq
 from models.audit import audit_ctx
 from models.roster import clean_old_exports, export_dir, export_name, export_trainees
 from models.tables import Cadre, Worker
-from models.training import Training, TrainingSignup
+from models.training import Training, TrainingPush, TrainingSignup
 from models.workers import worker_of
 
 ALL_WORDS = ("全部", "所有人", "全体", "都结业了", "全部结业")
@@ -104,10 +110,6 @@ def training_line(t: Training, taken: int, today: date) -> str:
     return "｜".join(bits)
 
 
-def _not_yours(t: Training, what: str) -> str:
-    return not_yours("培训", t.id, what)
-
-
 async def _training_arg(ctx: Context, args: str, usage: str, lock: bool = False
                         ) -> tuple[Training | None, str]:
     """The course numbered at the start of ``args`` (locked for a change) and the rest."""
@@ -115,6 +117,14 @@ async def _training_arg(ctx: Context, args: str, usage: str, lock: bool = False
         ctx, args, "培训", usage,
         lambda n: tq.locked_training(ctx.session, n) if lock else ctx.session.get(Training, n),
         "正在招生的培训")
+
+
+async def _managed_training(ctx: Context, cadre: Cadre, args: str, usage: str, action: str,
+                            verb: str) -> tuple[Training | None, str]:
+    """The course numbered at the start of ``args`` (locked for a change) and the rest, when
+    ``cadre`` manages it (``handlers.vacancies.managed``)."""
+    return await managed(ctx, cadre, await _training_arg(ctx, args, usage, lock=True), "培训",
+                         action, verb)
 
 
 # ----- posting ---------------------------------------------------------------------------------------
@@ -144,17 +154,19 @@ async def publish(ctx: Context, answers: dict[str, Any], state) -> str:
     """The dialog's finish: save the course and tell the workers it fits."""
     session = ctx.session
     cadre = await cadre_of_state(ctx, state)
+    training_id = state.data.get("training_id")
     if cadre is None:
-        return "您的工作人员身份已停用，培训没有发布。"
+        return ("您的工作人员身份已停用，培训没有发布。" if training_id is None
+                else f"您的工作人员身份已停用，培训{training_id}的修改没有保存。")
+    if training_id is not None:
+        return await _save_edit(ctx, cadre, training_id, answers)
     now = ctx.services.clock.utcnow()
-    first, last = (date.fromisoformat(d) for d in answers["dates"])
     local = cadre.role in ("township", "village")
-    training = Training(trade=answers["trade"], place=answers["place"], starts_on=first, ends_on=last,
-                        seats=answers["seats"], subsidy=answers["subsidy"],
-                        contact=answers.get("contact"),
-                        township=cadre.township if local else None,
+    training = Training(trade="", place="", starts_on=ctx.today, ends_on=ctx.today, seats=0,
+                        subsidy="", township=cadre.township if local else None,
                         village=cadre.village if cadre.role == "village" else None,
                         posted_by=cadre.id, created_at=now, updated_at=now)
+    _set_answers(training, answers)
     session.add(training)
     await session.flush()
     audit_ctx(ctx, "training.post", training.id, training.trade)  # type: ignore[arg-type]
@@ -179,6 +191,75 @@ async def publish(ctx: Context, answers: dict[str, Any], state) -> str:
     _post_to_groups(ctx, training)
     return (f"培训{training.id}的通知已全部排队发出（{sent}人）。有人报名会通知您；"
             f"发 /培训名单 {training.id} 查看报名，/关闭培训 {training.id} 停止报名。")
+
+
+def _set_answers(training: Training, answers: dict[str, Any]) -> None:
+    training.trade, training.place = answers["trade"], answers["place"]
+    training.starts_on, training.ends_on = (date.fromisoformat(d) for d in answers["dates"])
+    training.seats, training.subsidy = answers["seats"], answers["subsidy"]
+    training.contact = answers.get("contact")
+
+
+async def _save_edit(ctx: Context, cadre: Cadre, training_id: int, answers: dict[str, Any]) -> str:
+    """The dialog's finish for /修改培训: save the course, tell its trainees of a new time or
+    place, and tell the newly fitting workers of an open course."""
+    session = ctx.session
+    training = await tq.locked_training(session, training_id)
+    if training is None or not await manages_post(ctx, cadre, training.posted_by):
+        return f"培训{training_id}已不归您管理，修改没有保存。"
+    if training.ends_on < ctx.today:
+        return f"培训{training.id}已经在{_day(training.ends_on)}结束了，修改没有保存。"
+    taken = await tq.taken(session, training.id)  # type: ignore[arg-type]
+    if answers["seats"] < taken:
+        return (f"培训{training.id}现在已经有{taken}人报名，名额不能少于{taken}人，这次修改没有保存。"
+                f"请重新发 /修改培训 {training.id}，名额写{taken}人以上。")
+    when, place = course_days(training.starts_on, training.ends_on), training.place
+    _set_answers(training, answers)
+    training.updated_at = ctx.services.clock.utcnow()
+    session.add(training)
+    await session.flush()
+    audit_ctx(ctx, "training.edit", training.id, training.trade)  # type: ignore[arg-type]
+    changes = []
+    if course_days(training.starts_on, training.ends_on) != when:
+        changes.append(f"时间改为：{course_days(training.starts_on, training.ends_on)}（原来是{when}）")
+    if training.place != place:
+        changes.append(f"地点改为：{training.place}（原来是{place}）")
+    lines = [f"培训{training.id}已修改。"]
+    if changes:
+        told = await _tell_trainees(ctx, training, changes)
+        lines.append(f"已私信告诉{told}位报了名的务工人员新的{'和'.join(c[:2] for c in changes)}。"
+                     if told else "还没有报了名、能私信通知到的务工人员。")
+    if tq.closed_reason(training, ctx.today) is None:
+        await vq.refresh_worker_terms(session, geo_of(ctx))
+        already = (await session.execute(select(func.count()).select_from(TrainingPush).where(
+            TrainingPush.training_id == training.id))).scalar_one()
+        ranked = await tq.candidates(session, training,
+                                     limit=max(0, vq.push_count(training.seats) - already))
+        sent = await _push(ctx, training, ranked) if ranked else 0
+        if sent:
+            lines.append(f"又私信告诉了{sent}位新对得上的务工人员。")
+    lines.append(training_line(training, taken, ctx.today))
+    return "\n".join(lines)
+
+
+async def _tell_trainees(ctx: Context, training: Training, changes: list[str]) -> int:
+    """Tell the workers signed up (not yet completed) of a new time or place; returns how many
+    could be told."""
+    rows = await tq.trainees(ctx.session, training.id, (tq.SIGNED,))  # type: ignore[arg-type]
+    reach = await contacts(ctx.session, [w.id for _, w in rows])  # type: ignore[misc]
+    if training.starts_on >= ctx.today:
+        after = f"去不了请回复“取消培训 {training.id}”，名额会让给其他人。"
+    else:
+        after = f"去不了请联系：{training.contact or '村里的工作人员'}。"
+    told = 0
+    for _, worker in rows:
+        identity = reach.get(worker.id)  # type: ignore[arg-type]
+        if identity is None:
+            continue
+        ctx.tell(identity, f"【培训变更】{worker.name}，您好！您报名的培训{training.id}（{training.trade}）"
+                           "有变化：\n" + "\n".join(changes) + f"\n请按新的安排参加。{after}", bulk=True)
+        told += 1
+    return told
 
 
 async def _push(ctx: Context, training: Training, ranked: list[tq.Candidate]) -> int:
@@ -225,41 +306,19 @@ async def list_command(ctx: Context, args: str, cadre: Cadre | None) -> None:
                   + (f"，已结业{done}人" if done else "")
                   + (f"\n发布：{poster.name}（{scope_text(poster)}）" if poster else ""))
         return
-    query = select(Training)
-    if word in ("", "在招", "招生"):
-        query = query.where(tq.open_condition(ctx.today))
-        title = "正在招生的培训"
-    elif word in ("全部", "所有"):
-        title = "最近的培训"
-    elif word in ("我的", "我发布的"):
-        query = query.where(Training.posted_by == cadre.id)
-        title = "您发布的培训"
-    else:
-        ctx.reply("用法：/培训（正在招生的），/培训 全部，/培训 我的，/培训 编号")
-        return
-    found = list((await ctx.session.execute(
-        query.order_by(Training.id.desc()).limit(LIST_LIMIT + 1))).scalars())
-    if not found:
-        ctx.reply(f"没有{title}。发 /发布培训 发布一个。")
-        return
-    counts = await tq.taken_counts(ctx.session, [t.id for t in found])  # type: ignore[misc]
-    only = f"，只列前{LIST_LIMIT}个" if len(found) > LIST_LIMIT else ""
-    lines = [f"{title}（最新的在前{only}）："]
-    lines += [training_line(t, counts.get(t.id, 0), ctx.today) for t in found[:LIST_LIMIT]]  # type: ignore[arg-type]
-    lines.append("发 /培训 编号 看详情，/培训名单 编号 看报名。")
-    ctx.reply("\n".join(lines))
+    await list_posts(ctx, cadre, word, Training, noun="培训", open_words=("", "在招", "招生"),
+                     open_title="正在招生的培训", open_condition=tq.open_condition(ctx.today),
+                     counts=lambda ids: tq.taken_counts(ctx.session, ids),
+                     line=lambda t, n: training_line(t, n, ctx.today), people="/培训名单")
 
 
 @command("关闭培训", "closetraining", "停止培训报名", summary="关闭培训报名", usage="/关闭培训 编号",
          roles=POSTERS)
 async def close_command(ctx: Context, args: str, cadre: Cadre | None) -> None:
     assert cadre is not None
-    training, _ = await _training_arg(ctx, args, "/关闭培训 编号，例如 /关闭培训 3", lock=True)
+    training, _ = await _managed_training(ctx, cadre, args, "/关闭培训 编号，例如 /关闭培训 3",
+                                          "关闭培训", "关闭")
     if training is None:
-        return
-    if not await manages_post(ctx, cadre, training.posted_by):
-        audit_ctx(ctx, "denied", f"training {training.id}", "关闭培训")
-        ctx.reply(_not_yours(training, "关闭"))
         return
     if training.status != "open":
         ctx.reply(f"培训{training.id}已经停止报名了。")
@@ -270,6 +329,32 @@ async def close_command(ctx: Context, args: str, cadre: Cadre | None) -> None:
     taken = await tq.taken(ctx.session, training.id)  # type: ignore[arg-type]
     kept = f"已报名的{taken}人名额保留，结业照常用 /培训结业 {training.id} 登记。" if taken else ""
     ctx.reply(f"培训{training.id}（{training.trade}）已停止报名，务工人员不能再报名。{kept}")
+
+
+# Listed as /培训修改 so that /帮助 does not read as if /修改 (correcting a worker's record) were
+# open to the bureau; /修改培训 works the same (as /岗位修改 and /修改岗位).
+@command("培训修改", "修改培训", "edittraining", summary="修改培训的时间、地点、名额等，报了名的人会收到"
+         "通知（也可以写“修改培训 编号”）", usage="/培训修改 编号", roles=POSTERS, private_only=True)
+async def edit_command(ctx: Context, args: str, cadre: Cadre | None) -> None:
+    assert cadre is not None
+    training, _ = await _managed_training(ctx, cadre, args, "/修改培训 编号，例如 /修改培训 3",
+                                          "修改培训", "修改")
+    if training is None:
+        return
+    if training.ends_on < ctx.today:
+        ctx.reply(f"培训{training.id}已经在{_day(training.ends_on)}结束了，不能修改。"
+                  "要再办一期请发 /发布培训。")
+        return
+    answers: dict[str, Any] = {
+        "trade": training.trade, "place": training.place,
+        "dates": [training.starts_on.isoformat(), training.ends_on.isoformat()],
+        "seats": training.seats, "subsidy": training.subsidy, "contact": training.contact,
+        TAKEN: await tq.taken(ctx.session, training.id),  # type: ignore[arg-type]
+    }
+    engine = ctx.services.engine
+    await engine.open(ctx, ctx.identity, NAME, answers,
+                      {"cadre_id": cadre.id, "training_id": training.id}, CONFIRM)
+    ctx.reply(f"修改培训{training.id}。\n" + engine.summary(engine.dialogs[NAME], answers))
 
 
 # ----- trainees: the list, the export, completion ----------------------------------------------------
@@ -352,12 +437,8 @@ async def complete_command(ctx: Context, args: str, cadre: Cadre | None) -> None
     assert cadre is not None
     usage = ("/培训结业 培训编号 人员编号、姓名或手机尾号（几个人用顿号隔开，或写“全部”），"
              "例如 /培训结业 3 编号7")
-    training, who = await _training_arg(ctx, args, usage, lock=True)
+    training, who = await _managed_training(ctx, cadre, args, usage, "培训结业", "登记结业")
     if training is None:
-        return
-    if not await manages_post(ctx, cadre, training.posted_by):
-        audit_ctx(ctx, "denied", f"training {training.id}", "培训结业")
-        ctx.reply(_not_yours(training, "登记结业"))
         return
     if not who:
         ctx.reply(f"谁结业了？用法：{usage}。发 /培训名单 {training.id} 看报名的人。")

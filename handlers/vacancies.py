@@ -31,6 +31,7 @@ matches when they ask.  公益性岗位 reach only the eligible (``dialogs.match
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
@@ -134,10 +135,6 @@ async def manages(ctx: Context, cadre: Cadre, vacancy: Vacancy) -> bool:
     return await manages_post(ctx, cadre, vacancy.posted_by)
 
 
-def _not_yours(vacancy: Vacancy, what: str) -> str:
-    return not_yours("岗位", vacancy.id, what)
-
-
 async def _vacancy_arg(ctx: Context, args: str, usage: str, lock: bool = True
                        ) -> tuple[Vacancy | None, str]:
     """The vacancy numbered at the start of ``args`` (locked for a change) and the rest."""
@@ -150,20 +147,28 @@ async def _vacancy_arg(ctx: Context, args: str, usage: str, lock: bool = True
 async def _managed_vacancy(ctx: Context, cadre: Cadre, args: str, usage: str, action: str,
                            verb: str, closed: str | None = None) -> tuple[Vacancy | None, str]:
     """The vacancy numbered at the start of ``args`` (locked for a change) and the rest, when
-    ``cadre`` manages it; otherwise None, the asker told why (a refusal is audited as
-    ``action``; ``verb`` is what they may not do).  With ``closed`` (a text with ``{id}``), a
-    vacancy no longer open is refused too."""
-    vacancy, rest = await _vacancy_arg(ctx, args, usage)
-    if vacancy is None:
+    ``cadre`` manages it (:func:`managed`)."""
+    return await managed(ctx, cadre, await _vacancy_arg(ctx, args, usage), "岗位", action, verb,
+                         closed)
+
+
+async def managed(ctx: Context, cadre: Cadre, found: tuple[Any, str], noun: str, action: str,
+                  verb: str, closed: str | None = None) -> tuple[Any, str]:
+    """``found``, a post (a vacancy, a training course: with ``posted_by``) numbered in a
+    command and the rest of the command, when ``cadre`` manages the post; otherwise None, the
+    asker told why (a refusal is audited as ``action``; ``verb`` is what they may not do).  With
+    ``closed`` (a text with ``{id}``), a post no longer open is refused too."""
+    post, rest = found
+    if post is None:
         return None, rest
-    if not await manages(ctx, cadre, vacancy):
-        audit_ctx(ctx, "denied", f"vacancy {vacancy.id}", action)
-        ctx.reply(_not_yours(vacancy, verb))
+    if not await manages_post(ctx, cadre, post.posted_by):
+        audit_ctx(ctx, "denied", f"{type(post).__name__.lower()} {post.id}", action)
+        ctx.reply(not_yours(noun, post.id, verb))
         return None, rest
-    if closed is not None and vacancy.status != "open":
-        ctx.reply(closed.format(id=vacancy.id))
+    if closed is not None and post.status != "open":
+        ctx.reply(closed.format(id=post.id))
         return None, rest
-    return vacancy, rest
+    return post, rest
 
 
 # ----- posting ---------------------------------------------------------------------------------
@@ -360,28 +365,42 @@ async def list_command(ctx: Context, args: str, cadre: Cadre | None) -> None:
         ctx.reply(f"{vacancy_card(vacancy)}\n状态：{status}，报名{count}人"
                   + (f"\n发布：{poster.name}（{scope_text(poster)}）" if poster else ""))
         return
-    query = select(Vacancy)
-    if word in ("", "在招"):
-        query = query.where(vq.open_condition(ctx.today))
-        title = "在招岗位"
+    await list_posts(ctx, cadre, word, Vacancy, noun="岗位", open_words=("", "在招"),
+                     open_title="在招岗位", open_condition=vq.open_condition(ctx.today),
+                     counts=lambda ids: vq.application_counts(ctx.session, ids),
+                     line=vacancy_line, people="/报名名单")
+
+
+async def list_posts(ctx: Context, cadre: Cadre, word: str, model: Any, *, noun: str,
+                     open_words: tuple[str, ...], open_title: str, open_condition: Any,
+                     counts: Callable[[list[int]], Awaitable[dict[int, int]]],
+                     line: Callable[[Any, int], str], people: str) -> None:
+    """/岗位 and /培训 without a number: the open posts (``open_words``: “在招”…), the latest
+    (全部) or the asker's own (我的), newest first, each ``line(post, count)`` with the number
+    ``counts`` gives it; ``people`` is the command listing a post's applicants."""
+    query = select(model)
+    if word in open_words:
+        query = query.where(open_condition)
+        title = open_title
     elif word in ("全部", "所有"):
-        title = "最近的岗位"
+        title = f"最近的{noun}"
     elif word in ("我的", "我发布的"):
-        query = query.where(Vacancy.posted_by == cadre.id)
-        title = "您发布的岗位"
+        query = query.where(model.posted_by == cadre.id)
+        title = f"您发布的{noun}"
     else:
-        ctx.reply("用法：/岗位（在招的），/岗位 全部，/岗位 我的，/岗位 编号")
+        ctx.reply(f"用法：/{noun}（{open_title.removesuffix(noun).removesuffix('的')}的），/{noun} 全部，"
+                  f"/{noun} 我的，/{noun} 编号")
         return
     found = list((await ctx.session.execute(
-        query.order_by(Vacancy.id.desc()).limit(LIST_LIMIT + 1))).scalars())
+        query.order_by(model.id.desc()).limit(LIST_LIMIT + 1))).scalars())
     if not found:
-        ctx.reply(f"没有{title}。发 /发布岗位 发布一个。")
+        ctx.reply(f"没有{title}。发 /发布{noun} 发布一个。")
         return
-    counts = await vq.application_counts(ctx.session, [v.id for v in found])
+    numbers = await counts([p.id for p in found])
     only = f"，只列前{LIST_LIMIT}个" if len(found) > LIST_LIMIT else ""
     lines = [f"{title}（最新的在前{only}）："]
-    lines += [vacancy_line(v, counts.get(v.id, 0)) for v in found[:LIST_LIMIT]]
-    lines.append("发 /岗位 编号 看详情，/报名名单 编号 看报名。")
+    lines += [line(p, numbers.get(p.id, 0)) for p in found[:LIST_LIMIT]]
+    lines.append(f"发 /{noun} 编号 看详情，{people} 编号 看报名。")
     ctx.reply("\n".join(lines))
 
 

@@ -8,6 +8,11 @@ Who is prompted: a registered worker with a linked chat account, none of whose a
 active cadre's.  Each daily message to a worker is claimed with a :class:`~models.tables.Nudge`
 row (``INSERT … ON CONFLICT DO NOTHING RETURNING``), in the caller's transaction together with
 the message itself, so that it goes out once per day even with several instances or a restart.
+
+A completed departure declaration (出发前健康申报, ``handlers/departure.py``) is recorded as the
+day's reading too, when the worker has none of their own yet: its ``text`` starts with
+:data:`FROM_DECLARATION`, so that a later declaration the same day may replace it while a reading
+the worker sent themselves is left alone (:func:`from_declaration`).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ REMIND = "checkin_remind"
 FOLLOWUP = "checkin_followup"
 ASKED_KINDS = (PROMPT, REMIND, FOLLOWUP)
 TEXT_MAX = 500
+FROM_DECLARATION = "【出发前健康申报】"  # the text of a reading taken from a departure declaration
 
 
 # ----- one worker -----------------------------------------------------------------------------
@@ -73,6 +79,12 @@ async def record_checkin(
     session.add(row)
     await session.flush()
     return row, previous
+
+
+def from_declaration(row: Checkin) -> bool:
+    """Whether the reading was taken from a departure declaration, not sent as a check-in (the
+    bracketed title is the bot's own; a worker's reply does not begin with it)."""
+    return row.text.startswith(FROM_DECLARATION)
 
 
 async def recent_checkins(session: AsyncSession, worker_id: int, since: date) -> dict[date, Checkin]:
