@@ -217,7 +217,19 @@ async def measure(url: str, repeat: int, charts: Path) -> list[tuple[str, float,
             path = await asyncio.to_thread(render_chart, tally, trend, charts, title="日报")
             return text, path
 
+        async def lagging_villages():
+            from bot.config import Settings
+            from dialogs.parsing.places import TownshipDirectory
+            from scheduler.lagging import villages
+
+            settings = Settings()
+            async with db.session() as s:
+                return await villages(s, LAST_DAY, settings=settings,
+                                      townships=TownshipDirectory.from_csv(settings.townships_csv))
+
         for label, fn in (("district tally (report, /统计)", district),
+                          ("villages to watch (every village, before the report)",
+                           lagging_villages),
                           ("one township (/统计 <乡镇>)", township),
                           ("one village (/统计 <乡镇>/<村>)", village),
                           ("whole report: tally, text, chart", whole_report)):

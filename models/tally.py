@@ -356,6 +356,33 @@ async def compute_tally(
     return tally
 
 
+async def village_counts(session: AsyncSession, day: date) -> dict[tuple[str | None, str],
+                                                                    tuple[int, int]]:
+    """Registered workers and those checked in on ``day``, per (township, village), for the
+    whole district in two grouped queries: the same two figures :func:`compute_tally` gives
+    one township at a time (a village left empty is “（未填）” as there)."""
+    counts: dict[tuple[str | None, str], list[int]] = {}
+    rows = await session.execute(
+        select(Worker.township, Worker.village, func.count())
+        .group_by(Worker.township, Worker.village))
+    for township, village, registered in rows:
+        counts.setdefault((township, village or "（未填）"), [0, 0])[0] += int(registered)
+    per_worker = (
+        select(Worker.township.label("township"), Worker.village.label("village"))
+        .select_from(Worker)
+        .join(Checkin, and_(Checkin.worker_id == Worker.id, Checkin.day == day,
+                            Checkin.superseded.is_(False)))
+        .group_by(Worker.township, Worker.village, Worker.id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(per_worker.c.township, per_worker.c.village, func.count())
+        .group_by(per_worker.c.township, per_worker.c.village))
+    for township, village, checked_in in rows:
+        counts.setdefault((township, village or "（未填）"), [0, 0])[1] += int(checked_in)
+    return {key: (r, c) for key, (r, c) in counts.items()}
+
+
 async def _attach_previous(session: AsyncSession, tally: Tally) -> None:
     """Yesterday's snapshot for each row that has one (townships and 全区 only)."""
     wanted: dict[str, TallyRow] = {}

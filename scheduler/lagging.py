@@ -45,8 +45,8 @@ from dialogs.parsing.errors import ParseError
 from dialogs.parsing.places import TownshipDirectory, parse_village
 from dialogs.parsing.textnorm import normalize
 from handlers.context import Context
-from models.tables import Cadre, Worker
-from models.tally import compute_tally
+from models.tables import Cadre
+from models.tally import village_counts
 from scheduler.jobs import Job
 
 if TYPE_CHECKING:
@@ -221,23 +221,23 @@ class Lagging:
 async def villages(session, day: date, *, settings: Settings, townships: TownshipDirectory,
                    labour: Labour | None = None) -> list[Village]:
     """Every village with registered workers or a labour count, with its figures on ``day``
-    (registered and checked in from :func:`compute_tally`, one township at a time).  Names that
-    differ only by 村/社区 (歪脚 and 歪脚村, typed by different workers) are one village, named
-    as most of its workers wrote it."""
+    (registered and checked in, as :func:`models.tally.compute_tally` counts them, for the whole district
+    at once: :func:`models.tally.village_counts`).  Names that differ only by 村/社区 (歪脚 and
+    歪脚村, typed by different workers) are one village, named as most of its workers wrote
+    it."""
     labour = labour if labour is not None else labour_for(settings, townships)
     order = {t.name: i for i, t in enumerate(townships.all)}
-    with_workers = (await session.execute(select(Worker.township).distinct())).scalars().all()
     found: dict[tuple[str, str], Village] = {}
     most: dict[tuple[str, str], int] = {}
-    for township in with_workers:
-        tally = await compute_tally(session, day, township, tz=settings.tz)
-        for row in tally.rows:
-            key = (township, village_key(row.area))
-            v = found.setdefault(key, Village(township, row.area))
-            if row.figures.registered > most.get(key, -1):
-                v.village, most[key] = row.area, row.figures.registered
-            v.registered += row.figures.registered
-            v.checked_in += row.figures.checked_in
+    counts = await village_counts(session, day)
+    for (township, village), (registered, checked_in) in sorted(
+            counts.items(), key=lambda item: (item[0][0] or "", item[0][1])):
+        key = (township, village_key(village))
+        v = found.setdefault(key, Village(township, village))
+        if registered > most.get(key, -1):
+            v.village, most[key] = village, registered
+        v.registered += registered
+        v.checked_in += checked_in
     for key, (name, count) in labour.counts.items():
         found.setdefault(key, Village(key[0], name)).labour = count
     return sorted(found.values(),

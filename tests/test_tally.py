@@ -298,3 +298,28 @@ async def test_export_writes_the_same_table(settings, tmp_path):
         bureau = await bot.say("bur", "/统计 导出")
         ws = load_workbook(bureau[0]["file"]).active
         assert "打卡率" not in [c.value for c in ws[2]]
+
+
+async def test_village_counts_for_the_whole_district_match_the_tally_of_each_township(settings):
+    """The villages-to-watch check counts every village in two queries; its figures must be the
+    tally's (a superseded check-in, two check-ins of one worker, yesterday's, an empty village)."""
+    from models.tally import village_counts
+
+    async with BotDriver(settings) as bot:
+        async with bot.app.db.session() as s:
+            await district(s)
+            extra = await add_worker(s, None, name="赵六", township="石板镇", village="",
+                                     registered_at=EARLIER)
+            s.add(checkin(extra.id, bj("2024-02-03 08:00")))
+            s.add(checkin(extra.id, bj("2024-02-03 09:00")))
+            s.add(checkin(extra.id, bj("2024-02-02 09:00")))
+        async with bot.app.db.session() as s:
+            counts = await village_counts(s, DAY)
+            expected = {}
+            for township in ("青岩镇", "石板镇"):
+                tally = await compute_tally(s, DAY, township, tz=BJ)
+                for row in tally.rows:
+                    expected[(township, row.area)] = (row.figures.registered,
+                                                      row.figures.checked_in)
+    assert counts == expected
+    assert counts[("石板镇", "（未填）")] == (1, 1)
