@@ -17,7 +17,7 @@ from dialogs.engine import Dialog, ParseEnv, Step
 from dialogs.parsing.choices import parse_yes_no
 from dialogs.parsing.dates import PAST_ASK, PAST_EXAMPLES, SPRING_FESTIVAL, parse_past_date
 from dialogs.parsing.errors import ParseError
-from dialogs.parsing.names import parse_free_text
+from dialogs.parsing.names import NOT_AN_ANSWER, parse_free_text
 from dialogs.parsing.phone import mask_phone, parse_phone
 from dialogs.parsing.textnorm import cn_number, normalize
 
@@ -27,11 +27,14 @@ MAX_WHAT = 500
 MAX_EMPLOYER = 60
 WEEKDAYS = "一二三四五六日"
 
-# Words that answer a yes/no question or the summary: typed one step too early, they must not be
-# stored as an employer or as what happened.
-NOT_AN_ANSWER = frozenset(("确认", "确定", "好的", "好", "是", "是的", "对", "嗯", "可以", "行",
-                           "ok", "收到", "不知道", "不清楚", "没有", "无", "不", "投诉", "举报",
-                           "我的投诉", "补充投诉", "先投诉"))
+# Besides a bare 确认/好的 (refused by parse_free_text for every dialog), words that are not an
+# employer or what happened: typed one step too early, or the complaint words themselves.
+NOT_A_COMPLAINT = NOT_AN_ANSWER | {"不知道", "不清楚", "没有", "无", "不", "投诉", "举报",
+                                   "我的投诉", "补充投诉", "先投诉"}
+EMPLOYER_HINT = ("请写用人单位的名称。不知道全称的，写简称、老板姓什么、在哪里、做什么的都可以，"
+                 "例如：东莞某某电子厂、青岩镇王老板的砖厂")
+WHAT_HINT = ("请说得具体一些：单位做了什么、对您有什么影响。例如：“说是防疫要求，要我们自己"
+             "花钱去体检，不体检就不让上班”")
 
 
 def _substance(text: str) -> int:
@@ -40,18 +43,16 @@ def _substance(text: str) -> int:
 
 
 def parse_employer(text: str, env: ParseEnv) -> str:
-    answer = parse_free_text(text, MAX_EMPLOYER)
-    if answer.strip("。.！!？? ").lower() in NOT_AN_ANSWER or _substance(answer) < 2:
-        raise ParseError("请写用人单位的名称。不知道全称的，写简称、老板姓什么、在哪里、做什么的都可以，"
-                         "例如：东莞某某电子厂、青岩镇王老板的砖厂")
+    answer = parse_free_text(text, MAX_EMPLOYER, hint=EMPLOYER_HINT)
+    if answer.strip("。.！!？? ").lower() in NOT_A_COMPLAINT or _substance(answer) < 2:
+        raise ParseError(EMPLOYER_HINT)
     return answer
 
 
 def parse_what(text: str, env: ParseEnv) -> str:
-    answer = parse_free_text(text, MAX_WHAT)
-    if answer.strip("。.！!？? ").lower() in NOT_AN_ANSWER or _substance(answer) < MIN_WHAT:
-        raise ParseError("请说得具体一些：单位做了什么、对您有什么影响。例如：“说是防疫要求，要我们自己"
-                         "花钱去体检，不体检就不让上班”")
+    answer = parse_free_text(text, MAX_WHAT, hint=WHAT_HINT)
+    if answer.strip("。.！!？? ").lower() in NOT_A_COMPLAINT or _substance(answer) < MIN_WHAT:
+        raise ParseError(WHAT_HINT)
     return answer
 
 

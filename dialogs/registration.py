@@ -146,26 +146,20 @@ def text_of(limit: int):
     return parse
 
 
-# Words that answer a yes/no question or the summary, never a job or a place: typed one step too
-# early they must not be stored as the answer ("期望地点：确认").
-NOT_AN_ANSWER = ("确认", "确定", "好的", "好", "是", "是的", "对", "嗯", "可以", "行", "ok", "收到")
-
-
 def parse_wanted_job(text: str, env: ParseEnv) -> str:
-    answer = parse_free_text(text, 60)
+    hint = "请写想做的工作，例如：普工、电焊、保洁、司机；什么都可以就回复“不限”。"
+    answer = parse_free_text(text, 60, hint=hint)
     bare = answer.strip("。.！! ").lower()
-    if bare in NOT_AN_ANSWER:
-        raise ParseError("请写想做的工作，例如：普工、电焊、保洁、司机；什么都可以就回复“不限”。")
     if any(ch.isdigit() for ch in bare) and parse_salary_or_none(bare) is not None:
         raise ParseError("这一题请写想做的工作，例如：普工、电焊、保洁、司机；月薪在后面一题填。")
     return answer
 
 
 def parse_wanted_place(text: str, env: ParseEnv) -> str:
-    answer = parse_free_text(text, 30)
-    bare = answer.strip("。.！! ").lower()
-    if bare in NOT_AN_ANSWER or bare.isdigit():
-        raise ParseError("请写希望在哪里工作，例如：花溪区内、贵阳市、广东；哪里都行就回复“不限”。")
+    hint = "请写希望在哪里工作，例如：花溪区内、贵阳市、广东；哪里都行就回复“不限”。"
+    answer = parse_free_text(text, 30, hint=hint)
+    if answer.strip("。.！! ").isdigit():
+        raise ParseError(hint)
     return answer
 
 

@@ -18,9 +18,8 @@ from datetime import date
 from dialogs.engine import Answers, Dialog, ParseEnv, Step
 from dialogs.parsing.dates import parse_date
 from dialogs.parsing.errors import ParseError
-from dialogs.parsing.names import parse_free_text
+from dialogs.parsing.names import NOT_AN_ANSWER, parse_free_text
 from dialogs.parsing.textnorm import cn_number, normalize
-from dialogs.registration import NOT_AN_ANSWER
 from dialogs.vacancy_post import LineReading, contact_at, line_tokens, parse_contact
 from dialogs.workbench_forms import count_between, show_count
 
@@ -36,17 +35,19 @@ _COURSE_WORDS = re.compile(r"(?:技能)?(?:培训班|培训|班)$")
 
 def parse_trade(text: str, env: ParseEnv) -> str:
     """The trade taught: 电焊, 叉车, 家政 (a trailing 培训/培训班 is dropped: 电焊培训 → 电焊)."""
-    value = parse_free_text(text, 30)
+    hint = "请写培训的工种或技能，例如：电焊、叉车、家政、厨师。"
+    value = parse_free_text(text, 30, hint=hint)
     bare = _COURSE_WORDS.sub("", value.strip("。.！! ")) or value
     if bare.lower() in NOT_AN_ANSWER or bare.isdigit() or len(bare) < 2:
-        raise ParseError("请写培训的工种或技能，例如：电焊、叉车、家政、厨师。")
+        raise ParseError(hint)
     return bare
 
 
 def parse_place(text: str, env: ParseEnv) -> str:
-    value = parse_free_text(text, 60)
-    if value.strip("。.！! ").lower() in NOT_AN_ANSWER or len(value) < 2 or value.isdigit():
-        raise ParseError("请写在哪里培训，例如：花溪区职业技术学校、青岩镇就业服务中心。")
+    hint = "请写在哪里培训，例如：花溪区职业技术学校、青岩镇就业服务中心。"
+    value = parse_free_text(text, 60, hint=hint)
+    if len(value) < 2 or value.isdigit():
+        raise ParseError(hint)
     return value
 
 
@@ -142,9 +143,10 @@ def parse_subsidy(text: str, env: ParseEnv) -> str:
     bare = normalize(text).strip("。.,，！!~ ")
     if bare in NO_SUBSIDY:
         return "无"
-    value = parse_free_text(text, 100)
-    if bare.lower() in NOT_AN_ANSWER or bare in _VAGUE_SUBSIDY:
-        raise ParseError("请写有什么补贴，例如：免费培训，结业补贴1500元；没有补贴请回复“无”。")
+    hint = "请写有什么补贴，例如：免费培训，结业补贴1500元；没有补贴请回复“无”。"
+    value = parse_free_text(text, 100, hint=hint)
+    if bare in _VAGUE_SUBSIDY:
+        raise ParseError(hint)
     return value
 
 

@@ -113,7 +113,7 @@ def _tidy(text: str, what: str) -> str:
     characters dropped, whitespace collapsed), with words in it and not too long.  Markup stays
     literal: transports send it as plain text."""
     try:
-        return parse_free_text(text, MAX_TEXT)
+        return parse_free_text(text, MAX_TEXT, answer=False)
     except ParseError as err:
         raise ParseError(err.hint.replace("（如果没有，可以回复 跳过）", "")
                          .replace("请用文字回答一下", f"请写上{what}")) from None

@@ -327,6 +327,26 @@ async def test_a_difficulty_that_starts_with_no_is_kept(settings):
         assert state.answers["difficulty"] == "没有劳动力，老人生病"  # punctuation as typed
 
 
+async def test_a_bare_yes_at_any_free_text_question_is_asked_again(settings):
+    """“好的”/“确认” typed at a free-text question (skills, a vacancy's employer, a complaint's
+    employer) is never stored as the answer: the question is asked again with a hint."""
+    async with BotDriver(settings) as bot:
+        await answer_all(bot, "u1", BASE[:13])  # now at the skills question
+        again = await bot.ask("u1", "好的")
+        assert "具体的内容" in again and "工作" not in again
+        assert "工作" in await bot.ask("u1", "电焊")
+        async with bot.app.db.session() as s:
+            state = await s.get(DialogState, "sim:u1")
+        assert state.answers["skills"] == "电焊"
+        assert "单位" in await bot.ask("u2", "投诉")
+        again = await bot.ask("u2", "确认")
+        assert "请写用人单位的名称" in again
+        await bot.ask("u2", "花溪某电子厂")
+        async with bot.app.db.session() as s:
+            state = await s.get(DialogState, "sim:u2")
+        assert state.answers.get("employer") == "花溪某电子厂"
+
+
 async def test_answers_typed_one_question_early_are_refused_not_stored(settings):
     """A salary typed at the job question, or "确认" at the place question, is asked again with
     a hint instead of being stored as the answer; "是" to the head question means oneself."""

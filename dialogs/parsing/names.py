@@ -77,15 +77,28 @@ def _han_name(t: str) -> str:
     return name
 
 
-def parse_free_text(text: str, max_len: int = 200) -> str:
+# Replies to a yes/no question or to the summary: typed one question too early (a quick 确认
+# before the last question was read), they must not be stored as a free answer (“期望地点：确认”).
+NOT_AN_ANSWER = frozenset(("确认", "确定", "好的", "好", "是", "是的", "对", "对的", "嗯", "嗯嗯",
+                           "可以", "行", "ok", "收到", "提交", "没问题", "确认无误"))
+NOT_AN_ANSWER_HINT = "这一题请写具体的内容（“确认”“好的”是最后核对信息时回复的）。"
+
+
+def parse_free_text(text: str, max_len: int = 200, *, hint: str = NOT_AN_ANSWER_HINT,
+                    answer: bool = True) -> str:
     """A free answer (skills, employer, past jobs), cleaned but otherwise kept as typed.
 
     Markup-like text such as "[CQ:…]" or "<b>" stays literal: transports escape on output.
-    Chinese punctuation is kept as typed (no NFKC: "，" must not become ",").
+    Chinese punctuation is kept as typed (no NFKC: "，" must not become ",").  A bare 确认/好的
+    (:data:`NOT_AN_ANSWER`) is refused with ``hint``: every free-text question of every dialog
+    goes through here, so none stores it.  ``answer=False``: the text is a message passed on
+    (a reply to a complaint), where “收到”“好的” are words like any other.
     """
     t = clean_text(text)
     if not t:
         raise ParseError("请用文字回答一下（如果没有，可以回复 跳过）")
+    if answer and normalize(t).strip("。.！!~ ").lower() in NOT_AN_ANSWER:
+        raise ParseError(hint)
     if len(t) > max_len:
         raise ParseError(f"内容太长了（{len(t)}个字），请控制在{max_len}个字以内，简单说说就行")
     if not has_words(t):
