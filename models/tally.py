@@ -359,14 +359,22 @@ async def compute_tally(
 async def village_counts(session: AsyncSession, day: date) -> dict[tuple[str | None, str],
                                                                     tuple[int, int]]:
     """Registered workers and those checked in on ``day``, per (township, village), for the
-    whole district in two grouped queries: the same two figures :func:`compute_tally` gives
-    one township at a time (a village left empty is “（未填）” as there)."""
+    whole district in a few grouped queries: the same two figures :func:`compute_tally` gives
+    one township at a time, for the same villages (a village left empty is “（未填）” as there;
+    a village where masks were handed out but nobody is registered has a row of zeros, in a
+    township with registered workers)."""
     counts: dict[tuple[str | None, str], list[int]] = {}
     rows = await session.execute(
         select(Worker.township, Worker.village, func.count())
         .group_by(Worker.township, Worker.village))
     for township, village, registered in rows:
         counts.setdefault((township, village or "（未填）"), [0, 0])[0] += int(registered)
+    with_workers = {township for township, _ in counts}
+    rows = await session.execute(
+        select(MaskHandout.township, MaskHandout.village).distinct())  # ix_maskhandout_area
+    for township, village in rows:
+        if township in with_workers:
+            counts.setdefault((township, village or "（未填）"), [0, 0])
     per_worker = (
         select(Worker.township.label("township"), Worker.village.label("village"))
         .select_from(Worker)

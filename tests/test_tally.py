@@ -301,8 +301,10 @@ async def test_export_writes_the_same_table(settings, tmp_path):
 
 
 async def test_village_counts_for_the_whole_district_match_the_tally_of_each_township(settings):
-    """The villages-to-watch check counts every village in two queries; its figures must be the
-    tally's (a superseded check-in, two check-ins of one worker, yesterday's, an empty village)."""
+    """The villages-to-watch check counts every village at once; its figures and villages must be
+    the tally's (a superseded check-in, two check-ins of one worker, yesterday's, an empty village,
+    a village with masks handed out and nobody registered, masks in a township without workers)."""
+    from models.departure import MaskHandout
     from models.tally import village_counts
 
     async with BotDriver(settings) as bot:
@@ -313,6 +315,8 @@ async def test_village_counts_for_the_whole_district_match_the_tally_of_each_tow
             s.add(checkin(extra.id, bj("2024-02-03 08:00")))
             s.add(checkin(extra.id, bj("2024-02-03 09:00")))
             s.add(checkin(extra.id, bj("2024-02-02 09:00")))
+            s.add_all([MaskHandout(township=t, village=v, count=5, at=EARLIER)
+                       for t, v in (("石板镇", "摆勺"), ("青岩镇", "歪脚村"), ("高坡苗族乡", "甲定村"))])
         async with bot.app.db.session() as s:
             counts = await village_counts(s, DAY)
             expected = {}
@@ -323,3 +327,4 @@ async def test_village_counts_for_the_whole_district_match_the_tally_of_each_tow
                                                       row.figures.checked_in)
     assert counts == expected
     assert counts[("石板镇", "（未填）")] == (1, 1)
+    assert counts[("石板镇", "摆勺")] == (0, 0) and ("高坡苗族乡", "甲定村") not in counts
