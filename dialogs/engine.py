@@ -128,6 +128,21 @@ class Dialog:
         return [s for s in self.applicable(answers) if s.in_summary]
 
 
+def record_cancel_text(what: str, key: str, post: str, edit: str) -> Callable[[DialogState], str]:
+    """What 取消 says in a dialog that posts a record (``what``: 岗位, 培训) with ``post`` or
+    edits record ``state.data[key]`` with ``edit``: nothing is posted or changed yet, and how
+    to go on."""
+
+    def cancel_text(state: DialogState) -> str:
+        record = (state.data or {}).get(key)
+        if record is not None:
+            return (f"好的，{what}{record}的修改先停在这里，{what}还没有改动。回复“继续”接着改，"
+                    f"或重新发 {edit} {record}。")
+        return f"好的，{what}先不发布，已填的内容保留着。回复“继续”接着填，或发 {post} 重新开始。"
+
+    return cancel_text
+
+
 # Words understood at every question, after punctuation is stripped.
 WORDS: dict[str, tuple[str, ...]] = {
     "back": ("返回", "上一步", "上一题", "回上一题", "退回"),

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from dialogs.engine import Answers, Dialog, ParseEnv, Step
+from dialogs.engine import Answers, Dialog, ParseEnv, Step, record_cancel_text
 from dialogs.parsing.dates import parse_date
 from dialogs.parsing.errors import ParseError
 from dialogs.parsing.names import NOT_AN_ANSWER, parse_free_text
@@ -171,13 +171,7 @@ async def finish(ctx, answers: Answers, state) -> str:
     return await publish(ctx, answers, state)
 
 
-def cancel_text(state) -> str:
-    """取消 while posting, or while editing course N (/修改培训 N: nothing is changed yet)."""
-    training_id = (state.data or {}).get("training_id")
-    if training_id is not None:
-        return (f"好的，培训{training_id}的修改先停在这里，培训还没有改动。回复“继续”接着改，"
-                f"或重新发 /修改培训 {training_id}。")
-    return "好的，培训先不发布，已填的内容保留着。回复“继续”接着填，或发 /发布培训 重新开始。"
+cancel_text = record_cancel_text("培训", "training_id", post="/发布培训", edit="/修改培训")
 
 
 TRAINING_POST = Dialog(

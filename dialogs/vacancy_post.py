@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from dialogs.engine import Answers, Dialog, ParseEnv, Step
+from dialogs.engine import Answers, Dialog, ParseEnv, Step, record_cancel_text
 from dialogs.parsing.choices import Option, match_choice, parse_yes_no
 from dialogs.parsing.dates import parse_date
 from dialogs.parsing.errors import ParseError
@@ -143,13 +143,7 @@ async def finish(ctx, answers: Answers, state) -> str:
     return await publish(ctx, answers, state)
 
 
-def cancel_text(state) -> str:
-    """取消 while posting, or while editing vacancy N (/修改岗位 N: nothing is changed yet)."""
-    vacancy_id = (state.data or {}).get("vacancy_id")
-    if vacancy_id is not None:
-        return (f"好的，岗位{vacancy_id}的修改先停在这里，岗位还没有改动。回复“继续”接着改，"
-                f"或重新发 /修改岗位 {vacancy_id}。")
-    return "好的，岗位先不发布，已填的内容保留着。回复“继续”接着填，或发 /发布岗位 重新开始。"
+cancel_text = record_cancel_text("岗位", "vacancy_id", post="/发布岗位", edit="/修改岗位")
 
 
 VACANCY_POST = Dialog(
