@@ -65,7 +65,7 @@ from handlers.staff import (
     person_line,
     pick_people,
 )
-from handlers.vacancies import FIND_LIMIT, POSTERS, geo_of, list_posts, managed
+from handlers.vacancies import FIND_LIMIT, POSTERS, geo_of, list_posts, managed, push_then_post
 from handlers.views import mask_name
 from models import training as tq
 from models import vacancies as vq
@@ -182,13 +182,9 @@ async def publish(ctx: Context, answers: dict[str, Any], state) -> str:
         where = f"，已发到{len(groups)}个招聘群" if groups else ""
         return (f"{head}\n\n{why}{where}。务工人员回复“找培训”也能看到这个培训。"
                 f"有人报名会通知您；发 /培训名单 {training.id} 查看报名。")
-    priority = sum(1 for c in ranked if c.priority > 0)
-    lead = f"其中建档立卡、易地搬迁、零就业家庭的{priority}人排在前面" if priority else "按对得上的程度"
-    group_note = f"，然后发到{len(groups)}个招聘群" if groups else ""
-    ctx.tell(ctx.identity, f"{head}\n\n正在私信告诉{len(ranked)}位技能或想做的工作对得上的务工人员"
-                           f"（{lead}）{group_note}。")
-    sent = await _push(ctx, training, ranked)
-    _post_to_groups(ctx, training)
+    sent = await push_then_post(ctx, head, ranked, "正在私信告诉{n}位技能或想做的工作对得上的务工人员",
+                                "按对得上的程度", push=lambda: _push(ctx, training, ranked),
+                                post=lambda: _post_to_groups(ctx, training))
     return (f"培训{training.id}的通知已全部排队发出（{sent}人）。有人报名会通知您；"
             f"发 /培训名单 {training.id} 查看报名，/关闭培训 {training.id} 停止报名。")
 

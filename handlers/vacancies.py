@@ -307,15 +307,27 @@ async def publish(ctx: Context, answers: dict[str, Any], state: DialogState) -> 
         where = f"，已发到{len(groups)}个招聘群" if groups else ""
         return (f"{head}\n\n暂时没有匹配到合适的务工人员{where}。有人报名会通知您；"
                 f"发 /报名名单 {vacancy.id} 查看报名。")
-    priority = sum(1 for c in ranked if c.priority > 0)
-    lead = f"其中建档立卡、易地搬迁、零就业家庭的{priority}人排在前面" if priority else "按匹配程度"
-    group_note = f"，然后发到{len(groups)}个招聘群" if groups else ""
-    ctx.tell(ctx.identity, f"{head}\n\n正在私信推送给{len(ranked)}位最匹配的务工人员（{lead}）"
-                           f"{group_note}。")
-    sent = await _push(ctx, vacancy, ranked)
-    _post_to_groups(ctx, vacancy)
+    sent = await push_then_post(ctx, head, ranked, "正在私信推送给{n}位最匹配的务工人员", "按匹配程度",
+                                push=lambda: _push(ctx, vacancy, ranked),
+                                post=lambda: _post_to_groups(ctx, vacancy))
     return (f"岗位{vacancy.id}的推送已全部排队发出（{sent}人）。有人报名会通知您；"
             f"发 /报名名单 {vacancy.id} 查看报名，/关闭岗位 {vacancy.id} 停止招聘。")
+
+
+async def push_then_post(ctx: Context, head: str, ranked: list[Any], telling: str, order: str,
+                         *, push: Callable[[], Awaitable[int]],
+                         post: Callable[[], None]) -> int:
+    """A new post (岗位, 培训) with people to tell: the poster hears whom it goes to and in what
+    order (``telling`` with ``{n}``; ``order`` when nobody has priority), then the ranked
+    workers are told privately and the job groups get it.  Returns how many were told."""
+    groups = ctx.services.settings.job_groups
+    priority = sum(1 for c in ranked if c.priority > 0)
+    lead = f"其中建档立卡、易地搬迁、零就业家庭的{priority}人排在前面" if priority else order
+    group_note = f"，然后发到{len(groups)}个招聘群" if groups else ""
+    ctx.tell(ctx.identity, f"{head}\n\n{telling.format(n=len(ranked))}（{lead}）{group_note}。")
+    sent = await push()
+    post()
+    return sent
 
 
 async def _push(ctx: Context, vacancy: Vacancy, ranked: list[vq.Candidate],
